@@ -1,0 +1,43 @@
+"""Engine configuration: the `agent` section of the editor's settings, with documented defaults."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, SecretStr
+
+from engine.models import WireModel
+
+SandboxMode = Literal["off", "auto", "bwrap"]
+
+
+class EngineConfig(WireModel):
+    """Settings that apply to every run unless the request overrides them.
+
+    Unknown keys are ignored (editors send whole settings sections), known keys are validated.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    planner: Literal["stub", "openai"] = "stub"
+    model: str = "gpt-4o-mini"
+    base_url: str | None = None
+    api_key: SecretStr | None = Field(default=None, repr=False, exclude=True)
+    max_parallel: Annotated[int, Field(ge=1, le=256)] = 8
+    step_timeout_ms: Annotated[int, Field(gt=0)] = 10 * 60 * 1000
+    approval_timeout_ms: Annotated[int, Field(gt=0)] = 60 * 1000
+    sandbox: SandboxMode = "off"
+    output_cap_bytes: Annotated[int, Field(ge=1024)] = 256 * 1024
+    kill_grace_ms: Annotated[int, Field(ge=0)] = 2000
+
+    def merged(self, **changes: object) -> EngineConfig:
+        """A copy with ``changes`` (Python or wire names) validated on top of this one."""
+        data = self.model_dump(by_alias=False)
+        data["api_key"] = self.api_key
+        for key, value in changes.items():
+            field = _FIELD_BY_ALIAS.get(key, key)
+            data[field] = value
+        return EngineConfig.model_validate(data)
+
+
+_FIELD_BY_ALIAS = {info.alias or name: name for name, info in EngineConfig.model_fields.items()}

@@ -1,0 +1,45 @@
+"""Errors the engine raises for bad input; each carries the JSON-RPC code the server answers with."""
+
+from __future__ import annotations
+
+INVALID_PARAMS = -32602
+
+
+class AgentError(Exception):
+    """A clear, user-facing error. ``code`` is the JSON-RPC error code to answer with."""
+
+    code: int = INVALID_PARAMS
+
+
+class UnknownGoal(AgentError):
+    def __init__(self, goal: str, known: list[str]) -> None:
+        listed = ", ".join(known) if known else "(none)"
+        super().__init__(f"goal: unknown goal {goal!r}; known goals: {listed}")
+        self.goal = goal
+        self.known = known
+
+
+class ModelNotConfigured(AgentError):
+    def __init__(self, goal: str) -> None:
+        super().__init__(
+            f"goal: {goal!r} is free text and needs a language model, but none is configured. "
+            "Set the configuration `agent.planner` to \"openai\" (with `agent.model`, and "
+            "`agent.baseUrl` for an OpenAI-compatible server) and export OPENAI_API_KEY, "
+            "or run a built-in goal (agent/listGoals lists them)."
+        )
+
+
+class GoalsFileError(AgentError):
+    """``.agent/goals.toml`` is unreadable or invalid; the message names the file and the goal."""
+
+
+class InvalidPlan(AgentError):
+    """A plan (from a planner or explicit steps) is not a valid DAG of valid steps."""
+
+
+class WorkspaceError(AgentError):
+    """The workspace is missing, not a directory, or not given."""
+
+
+class TraceError(AgentError):
+    """A trace cannot be found or read."""

@@ -1,0 +1,70 @@
+"""What the pipeline tells its listener while a run goes on (the server turns these into LSP).
+
+Listeners are plain synchronous callables: they must not block; a server schedules its own I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.models import Risk, RunResult, StepResult, Stream
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    run_id: str
+    goal: str
+    workspace: Path
+
+
+@dataclass(frozen=True, slots=True)
+class PlanReady:
+    run_id: str
+    planner: str
+    steps: list[StepResult]  # gated: risk and decision set, status pending (or planned on a dry run)
+
+
+@dataclass(frozen=True, slots=True)
+class StepUpdated:
+    run_id: str
+    step: StepResult
+
+
+@dataclass(frozen=True, slots=True)
+class OutputDelta:
+    run_id: str
+    step_id: str
+    stream: Stream
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished:
+    run_id: str
+    result: RunResult
+
+
+Event = RunStarted | PlanReady | StepUpdated | OutputDelta | RunFinished
+Listener = Callable[[Event], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRequest:
+    run_id: str
+    step: StepResult
+    risk: Risk
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalOutcome:
+    """How an ``ask`` was settled. ``by`` says who settled it: user, session, run, timeout, ..."""
+
+    allowed: bool
+    by: str
+    option_id: str | None = None
+    detail: str = ""
+
+
+Ask = Callable[[ApprovalRequest], Awaitable[ApprovalOutcome]]

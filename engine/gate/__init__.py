@@ -1,0 +1,1 @@
+"""The gate: gives every step a Risk and a Decision before anything runs. See base.Gate."""

@@ -1,0 +1,253 @@
+"""The wire shapes of docs/protocol.md: the single source of truth for every JSON field.
+
+camelCase on the wire (aliases), snake_case in Python. Input models forbid unknown fields so that a
+typo such as ``dryrun`` is an error instead of a silently executed run.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+StepKind = Literal["runCli", "writeFile"]
+RiskLevel = Literal["low", "medium", "high", "critical", "unknown"]
+Decision = Literal["allow", "ask", "deny"]
+ApprovalMode = Literal["prompt", "allow", "reject"]
+ApprovedBy = Literal["policy", "user", "run"]
+RunStatus = Literal["succeeded", "failed", "cancelled", "planned"]
+FinalStepStatus = Literal[
+    "succeeded", "failed", "timedOut", "cancelled", "denied", "rejected", "skipped", "planned"
+]
+LiveStepStatus = Literal["pending", "awaitingApproval", "running"]
+StepStatus = FinalStepStatus | LiveStepStatus
+Stream = Literal["stdout", "stderr"]
+
+FINAL_STEP_STATUSES: frozenset[str] = frozenset(FinalStepStatus.__args__)  # type: ignore[attr-defined]
+
+StepId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+TimeoutMs = Annotated[int, Field(gt=0, le=24 * 3600 * 1000)]
+
+
+class WireModel(BaseModel):
+    """Base of every wire shape: camelCase aliases, population by either name."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    def wire(self) -> dict[str, Any]:
+        """The JSON-ready dict exactly as it goes on the wire."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class _StepBase(WireModel):
+    id: StepId | None = None
+    after: list[StepId] = Field(default_factory=list)
+    timeout_ms: TimeoutMs | None = None
+
+
+class RunCliStep(_StepBase):
+    """Run a shell command (``sh -c``) in the workspace root."""
+
+    kind: Literal["runCli"]
+    cmd: str = Field(min_length=1, max_length=100_000)
+
+    @property
+    def line(self) -> str:
+        return self.cmd
+
+
+class WriteFileStep(_StepBase):
+    """Write ``content`` to ``path`` (relative to the workspace root), atomically."""
+
+    kind: Literal["writeFile"]
+    path: str = Field(min_length=1, max_length=4096)
+    content: str = Field(max_length=16 * 1024 * 1024)
+
+    @property
+    def line(self) -> str:
+        return f"write {self.path}"
+
+
+Step = Annotated[RunCliStep | WriteFileStep, Field(discriminator="kind")]
+
+
+class Plan(WireModel):
+    """An ordered list of steps with unique ids and a valid dependency graph."""
+
+    goal: str
+    planner: str
+    steps: list[Step]
+
+    @model_validator(mode="after")
+    def _ids_and_graph(self) -> Plan:
+        seen: set[str] = set()
+        for index, step in enumerate(self.steps, start=1):
+            if step.id is None:
+                step.id = f"s{index}"
+                while step.id in seen:
+                    step.id = f"{step.id}_"
+            if step.id in seen:
+                raise ValueError(f"steps[{index - 1}].id: duplicate step id {step.id!r}")
+            seen.add(step.id)
+        for index, step in enumerate(self.steps):
+            for dep in step.after:
+                if dep not in seen:
+                    raise ValueError(f"steps[{index}].after: unknown step id {dep!r}")
+                if dep == step.id:
+                    raise ValueError(f"steps[{index}].after: step {dep!r} depends on itself")
+        _check_acyclic(self.steps)
+        return self
+
+    def ids(self) -> list[str]:
+        return [step_id(s) for s in self.steps]
+
+
+def step_id(step: RunCliStep | WriteFileStep) -> str:
+    """The id of a step that belongs to a validated Plan (always assigned there)."""
+    assert step.id is not None, "steps get their ids when the Plan is validated"
+    return step.id
+
+
+def _check_acyclic(steps: list[RunCliStep | WriteFileStep]) -> None:
+    graph = {s.id: list(s.after) for s in steps}
+    state: dict[str | None, int] = {}  # 1 = visiting, 2 = done
+
+    def visit(node: str | None, path: list[str | None]) -> None:
+        if state.get(node) == 2:
+            return
+        if state.get(node) == 1:
+            cycle = " -> ".join(str(n) for n in [*path[path.index(node) :], node])
+            raise ValueError(f"steps.after: dependency cycle {cycle}")
+        state[node] = 1
+        for dep in graph.get(node, []):
+            visit(dep, [*path, node])
+        state[node] = 2
+
+    for s in steps:
+        visit(s.id, [])
+
+
+class RunGoalParams(WireModel):
+    """Params of ``agent/runGoal`` and ``agent/plan``."""
+
+    goal: str | None = Field(default=None, min_length=1, max_length=20_000)
+    workspace: str | None = None
+    steps: list[Step] | None = None
+    dry_run: bool = False
+    approval: ApprovalMode = "prompt"
+    max_parallel: Annotated[int, Field(ge=1, le=256)] | None = None
+    step_timeout_ms: TimeoutMs | None = None
+    work_done_token: str | int | None = None
+
+    @model_validator(mode="after")
+    def _goal_or_steps(self) -> RunGoalParams:
+        if self.goal is None and self.steps is None:
+            raise ValueError("goal: either goal or steps is required")
+        return self
+
+
+class Risk(WireModel):
+    level: RiskLevel
+    reasons: list[str] = Field(default_factory=list)
+
+
+class StepResult(WireModel):
+    """A step as it ran (or as far as it has got, in ``agent/stepUpdated``)."""
+
+    id: str
+    kind: StepKind
+    cmd: str | None = None
+    path: str | None = None
+    after: list[str] = Field(default_factory=list)
+    risk: Risk
+    decision: Decision
+    approved_by: ApprovedBy | None = None
+    status: StepStatus
+    exit_code: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    truncated: bool = False
+    duration_ms: int = 0
+
+    @model_serializer(mode="wrap")
+    def _drop_other_kind(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        data.pop("path" if self.kind == "runCli" else "cmd", None)
+        return data
+
+    @property
+    def line(self) -> str:
+        return (self.cmd or "") if self.kind == "runCli" else f"write {self.path}"
+
+
+class Bits(WireModel):
+    model_config = ConfigDict(extra="allow")
+    t: float
+
+
+class RunResult(WireModel):
+    """The answer to ``agent/runGoal``."""
+
+    run_id: str
+    goal: str
+    planner: str
+    status: RunStatus
+    steps: list[str]
+    stdout: str
+    deliverables: list[str]
+    bits: Bits
+    results: list[StepResult]
+    trace: str
+
+
+class CancelParams(WireModel):
+    run_id: str = Field(min_length=1)
+
+
+class CancelResult(WireModel):
+    cancelled: bool
+
+
+class ListGoalsParams(WireModel):
+    workspace: str | None = None
+
+
+class GoalInfo(WireModel):
+    id: str
+    title: str
+    source: Literal["builtin", "workspace"]
+    needs_model: bool = False
+
+
+class ListGoalsResult(WireModel):
+    goals: list[GoalInfo]
+
+
+class TraceParams(WireModel):
+    run_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.-]+$")
+    workspace: str | None = None
+
+
+class TraceResult(WireModel):
+    model_config = ConfigDict(extra="allow")
+    run_id: str
+    events: list[dict[str, Any]]
+
+
+class HealthParams(WireModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class HealthResult(WireModel):
+    model_config = ConfigDict(extra="allow")
+    version: str
+    planner: str
+    sandbox: str

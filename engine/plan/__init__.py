@@ -1,0 +1,1 @@
+"""Planners turn a goal into a Plan. See base.Planner for the interface."""
