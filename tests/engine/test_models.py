@@ -1,0 +1,87 @@
+"""Wire models: camelCase, defaults, and errors that name the bad field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from engine.models import Plan, Risk, RunGoalParams, StepResult
+from engine.schema import render
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fields_of(exc: ValidationError) -> list[str]:
+    return [".".join(str(p) for p in e["loc"]) for e in exc.errors()]
+
+
+def test_params_read_camel_case_and_keep_defaults() -> None:
+    params = RunGoalParams.model_validate(
+        {"goal": "swe.analyze", "dryRun": True, "maxParallel": 3, "workDoneToken": 7}
+    )
+    assert (params.dry_run, params.max_parallel, params.work_done_token) == (True, 3, 7)
+    assert params.approval == "prompt"
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"goal": "x", "maxParallel": 0}, "maxParallel"),
+        ({"goal": "x", "approval": "yes"}, "approval"),
+        ({"goal": "x", "dryrun": True}, "dryrun"),
+        ({"goal": ""}, "goal"),
+        ({"goal": "x", "stepTimeoutMs": -5}, "stepTimeoutMs"),
+        ({"steps": [{"kind": "deleteAll"}]}, "steps.0"),
+        ({"steps": [{"kind": "runCli"}]}, "steps.0.runCli.cmd"),
+        ({"steps": [{"kind": "writeFile", "path": "a"}]}, "steps.0.writeFile.content"),
+        ({"steps": [{"kind": "runCli", "cmd": "ls", "after": "s1"}]}, "steps.0.runCli.after"),
+    ],
+)
+def test_bad_params_name_the_field(payload: dict[str, object], field: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        RunGoalParams.model_validate(payload)
+    assert field in fields_of(info.value)
+
+
+def test_goal_or_steps_is_required() -> None:
+    with pytest.raises(ValidationError, match="goal: either goal or steps is required"):
+        RunGoalParams.model_validate({})
+
+
+def test_plan_assigns_ids_in_order_and_checks_the_graph() -> None:
+    plan = Plan(
+        goal="g",
+        planner="explicit",
+        steps=[{"kind": "runCli", "cmd": "a"}, {"id": "s1x", "kind": "runCli", "cmd": "b"}],  # type: ignore[list-item]
+    )
+    assert plan.ids() == ["s1", "s1x"]
+    with pytest.raises(ValidationError, match="unknown step id 'nope'"):
+        Plan(goal="g", planner="x", steps=[{"kind": "runCli", "cmd": "a", "after": ["nope"]}])  # type: ignore[list-item]
+    with pytest.raises(ValidationError, match="duplicate step id 'a'"):
+        Plan(goal="g", planner="x", steps=[{"id": "a", "kind": "runCli", "cmd": "x"}] * 2)  # type: ignore[list-item]
+    cycle = [
+        {"id": "a", "kind": "runCli", "cmd": "x", "after": ["c"]},
+        {"id": "b", "kind": "runCli", "cmd": "x", "after": ["a"]},
+        {"id": "c", "kind": "runCli", "cmd": "x", "after": ["b"]},
+    ]
+    with pytest.raises(ValidationError, match="dependency cycle"):
+        Plan(goal="g", planner="x", steps=cycle)  # type: ignore[arg-type]
+
+
+def test_step_result_wire_shape_drops_the_other_kinds_field() -> None:
+    cli = StepResult(
+        id="s1", kind="runCli", cmd="ls", risk=Risk(level="low"), decision="allow", status="running"
+    ).wire()
+    assert "path" not in cli and cli["cmd"] == "ls"
+    assert {"exitCode", "durationMs", "approvedBy", "truncated"} <= cli.keys()
+    write = StepResult(
+        id="s2", kind="writeFile", path="a", risk=Risk(level="low"), decision="allow", status="planned"
+    )
+    assert "cmd" not in write.wire() and write.line == "write a"
+
+
+def test_schema_file_is_generated_from_the_models() -> None:
+    on_disk = (ROOT / "docs" / "schema.json").read_text()
+    assert on_disk == render(), "docs/schema.json is stale: python -m engine.schema > docs/schema.json"
