@@ -88,13 +88,14 @@ class Plan(WireModel):
 
     @model_validator(mode="after")
     def _ids_and_graph(self) -> Plan:
+        explicit = {s.id for s in self.steps if s.id is not None}
         seen: set[str] = set()
         for index, step in enumerate(self.steps, start=1):
-            if step.id is None:
+            if step.id is None:  # s1, s2, ... by position, stepping around ids given explicitly
                 step.id = f"s{index}"
-                while step.id in seen:
+                while step.id in explicit or step.id in seen:
                     step.id = f"{step.id}_"
-            if step.id in seen:
+            elif step.id in seen:
                 raise ValueError(f"steps[{index - 1}].id: duplicate step id {step.id!r}")
             seen.add(step.id)
         for index, step in enumerate(self.steps):

@@ -37,7 +37,10 @@ def trace_path(workspace: Path, run_id: str) -> Path:
 def ensure_runs_dir(workspace: Path) -> Path:
     """Create ``.agent/runs/`` with a .gitignore of its own, so traces stay out of git status."""
     runs = workspace / RUNS_DIR
-    runs.mkdir(parents=True, exist_ok=True)
+    for folder in (runs.parent, runs):  # a planted symlink must not send traces elsewhere
+        if folder.is_symlink():
+            raise TraceError(f"{folder} is a symlink; agentd writes traces only inside the workspace")
+        folder.mkdir(exist_ok=True)
     ignore = runs / ".gitignore"
     if not ignore.exists():
         ignore.write_text("# agentd traces and spilled output: local audit data, not source\n*\n")

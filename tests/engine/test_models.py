@@ -57,6 +57,12 @@ def test_plan_assigns_ids_in_order_and_checks_the_graph() -> None:
         steps=[{"kind": "runCli", "cmd": "a"}, {"id": "s1x", "kind": "runCli", "cmd": "b"}],  # type: ignore[list-item]
     )
     assert plan.ids() == ["s1", "s1x"]
+    clash = Plan(
+        goal="g",
+        planner="x",
+        steps=[{"kind": "runCli", "cmd": "a"}, {"id": "s1", "kind": "runCli", "cmd": "b"}],
+    )  # type: ignore[list-item]
+    assert clash.ids() == ["s1_", "s1"]
     with pytest.raises(ValidationError, match="unknown step id 'nope'"):
         Plan(goal="g", planner="x", steps=[{"kind": "runCli", "cmd": "a", "after": ["nope"]}])  # type: ignore[list-item]
     with pytest.raises(ValidationError, match="duplicate step id 'a'"):
@@ -77,11 +83,18 @@ def test_step_result_wire_shape_drops_the_other_kinds_field() -> None:
     assert "path" not in cli and cli["cmd"] == "ls"
     assert {"exitCode", "durationMs", "approvedBy", "truncated"} <= cli.keys()
     write = StepResult(
-        id="s2", kind="writeFile", path="a", risk=Risk(level="low"), decision="allow", status="planned"
+        id="s2",
+        kind="writeFile",
+        path="a",
+        risk=Risk(level="low"),
+        decision="allow",
+        status="planned",
     )
     assert "cmd" not in write.wire() and write.line == "write a"
 
 
 def test_schema_file_is_generated_from_the_models() -> None:
     on_disk = (ROOT / "docs" / "schema.json").read_text()
-    assert on_disk == render(), "docs/schema.json is stale: python -m engine.schema > docs/schema.json"
+    assert on_disk == render(), (
+        "docs/schema.json is stale: python -m engine.schema > docs/schema.json"
+    )

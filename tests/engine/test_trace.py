@@ -121,3 +121,14 @@ def test_runs_dir_stays_out_of_git_status(tmp_path: Path) -> None:
     ).stdout
     assert "runs" not in status
     assert ".agent/goals.toml" in status  # only the runs folder is ignored
+
+
+def test_a_symlinked_runs_dir_is_refused(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    ws = tmp_path / "ws"
+    (ws / ".agent").mkdir(parents=True)
+    (ws / ".agent" / "runs").symlink_to(elsewhere)
+    with pytest.raises(TraceError, match="symlink"):
+        ensure_runs_dir(ws)
+    assert list(elsewhere.iterdir()) == []

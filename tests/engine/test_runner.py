@@ -1,0 +1,312 @@
+"""SubprocessRunner with real processes: capture, caps, spills, timeouts, cancellation, cleanup."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.execute.process import ProcessResult, ProcessSpec
+from engine.execute.runner import SubprocessRunner, _Capture
+from engine.models import Stream
+
+HANG_GUARD_S = 30.0  # generous: only catches hangs, never measures speed
+
+
+def spec(tmp_path: Path, cmd: str, **changes: Any) -> ProcessSpec:
+    values: dict[str, Any] = {
+        "argv": ["/bin/sh", "-c", cmd],
+        "cwd": tmp_path,
+        "env": {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"},
+        "timeout_s": HANG_GUARD_S,
+        "output_cap": 64 * 1024,
+        "spill_dir": tmp_path / ".agent" / "runs" / "r1",
+        "spill_name": "s1",
+        "kill_grace_s": 0.5,
+    }
+    values.update(changes)
+    return ProcessSpec(**values)
+
+
+async def run(
+    tmp_path: Path, cmd: str, sink: list[tuple[Stream, str]] | None = None, **changes: Any
+) -> ProcessResult:
+    """Run ``cmd``; pytest-timeout is the hang guard (wait_for would not wait for the cleanup)."""
+
+    def on_output(stream: Stream, text: str) -> None:
+        if sink is not None:
+            sink.append((stream, text))
+
+    return await SubprocessRunner().run(spec(tmp_path, cmd, **changes), on_output)
+
+
+def live_members(pgid: int) -> list[int]:
+    """Pids of running (not zombie) processes in process group ``pgid``."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            found.append(int(name))
+    return found
+
+
+def our_zombies() -> list[int]:
+    """Our own children that were never reaped."""
+    me, found = os.getpid(), []
+    for name in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z" and int(fields[1]) == me:
+            found.append(int(name))
+    return found
+
+
+def pgid_from(result: ProcessResult) -> int:
+    return int(result.stdout.split()[0])
+
+
+async def test_exit_code_and_both_streams(tmp_path: Path) -> None:
+    sink: list[tuple[Stream, str]] = []
+    result = await run(tmp_path, "echo out; echo err >&2; exit 3", sink)
+    assert (result.exit_code, result.stdout, result.stderr) == (3, "out\n", "err\n")
+    assert not result.truncated and not result.timed_out and result.spilled == {}
+    assert sorted(sink) == [("stderr", "err\n"), ("stdout", "out\n")]
+    assert result.duration_ms >= 0
+
+
+async def test_success_cwd_and_env(tmp_path: Path) -> None:
+    result = await run(tmp_path, 'pwd; echo "$GREETING"', env={"GREETING": "hi", "PATH": "/bin"})
+    assert result.exit_code == 0
+    assert result.stdout == f"{tmp_path}\nhi\n"
+
+
+async def test_death_by_signal_has_no_exit_code(tmp_path: Path) -> None:
+    result = await run(tmp_path, "kill -9 $$")
+    assert result.exit_code is None and not result.timed_out
+
+
+async def test_stdin_is_closed(tmp_path: Path) -> None:
+    result = await run(tmp_path, "cat; read line; echo read=$?")
+    assert result.exit_code == 0 and not result.timed_out
+    assert result.stdout == "read=1\n"
+
+
+async def test_timeout_kills_the_whole_group(tmp_path: Path) -> None:
+    result = await run(tmp_path, "echo $$; sleep 300 & sleep 300", timeout_s=0.5)
+    assert result.timed_out and result.exit_code is None
+    assert live_members(pgid_from(result)) == []
+
+
+async def test_timeout_escalates_to_kill_when_term_is_ignored(tmp_path: Path) -> None:
+    cmd = "trap '' TERM; echo $$; sleep 300 & sleep 300"
+    result = await run(tmp_path, cmd, timeout_s=0.3, kill_grace_s=0.2)
+    assert result.timed_out and result.exit_code is None
+    assert live_members(pgid_from(result)) == []
+
+
+async def test_background_child_is_killed_when_the_leader_exits(tmp_path: Path) -> None:
+    result = await run(tmp_path, "echo $$; sleep 300 & echo hi")
+    assert result.exit_code == 0 and not result.timed_out
+    assert result.stdout.split()[1] == "hi"
+    assert live_members(pgid_from(result)) == []
+
+
+async def test_background_child_without_pipes_is_killed_too(tmp_path: Path) -> None:
+    result = await run(tmp_path, "echo $$; sleep 300 >/dev/null 2>&1 &")
+    assert result.exit_code == 0
+    assert live_members(pgid_from(result)) == []
+
+
+async def test_a_process_that_left_the_group_does_not_hold_the_step(tmp_path: Path) -> None:
+    result = await run(tmp_path, "setsid sleep 300 & echo $!")  # escapes the group, keeps pipes
+    escapee = int(result.stdout.split()[0])
+    try:
+        assert result.exit_code == 0 and not result.timed_out
+    finally:
+        os.kill(escapee, signal.SIGKILL)
+
+
+async def start_in_task(
+    tmp_path: Path, cmd: str, **changes: Any
+) -> tuple[asyncio.Task[ProcessResult], int]:
+    """Start ``cmd`` (which must echo $$ first) in a task; return it and the process group id."""
+    first_line: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def on_output(stream: Stream, text: str) -> None:
+        if not first_line.done():
+            first_line.set_result(text)
+
+    task = asyncio.create_task(SubprocessRunner().run(spec(tmp_path, cmd, **changes), on_output))
+    pgid = int((await asyncio.wait_for(first_line, HANG_GUARD_S)).split()[0])
+    return task, pgid
+
+
+async def test_cancellation_kills_the_group_and_propagates(tmp_path: Path) -> None:
+    task, pgid = await start_in_task(tmp_path, "echo $$; sleep 300 & sleep 300")
+    assert live_members(pgid) != []
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert live_members(pgid) == []
+
+
+async def test_cleanup_survives_repeated_cancellation(tmp_path: Path) -> None:
+    cmd = "trap '' TERM; echo $$; sleep 300 & sleep 300"  # needs the SIGKILL after the grace
+    task, pgid = await start_in_task(tmp_path, cmd, kill_grace_s=0.5)
+    task.cancel()
+    for _ in range(5):
+        await asyncio.sleep(0.05)
+        task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert live_members(pgid) == []
+
+
+async def test_output_past_the_cap_is_spilled_whole(tmp_path: Path) -> None:
+    sink: list[tuple[Stream, str]] = []
+    result = await run(tmp_path, "seq 1 100000; echo small >&2", sink, output_cap=1000)
+    full = "".join(f"{i}\n" for i in range(1, 100001))
+    assert result.exit_code == 0 and result.truncated
+    assert result.stdout == full[:1000]
+    assert "".join(text for stream, text in sink if stream == "stdout") == result.stdout
+    assert result.stderr == "small\n"
+    assert set(result.spilled) == {"stdout"}
+    spill = result.spilled["stdout"]
+    assert spill == tmp_path / ".agent/runs/r1/s1.stdout"
+    assert spill.read_text() == full
+    assert oct(spill.stat().st_mode & 0o777) == oct(0o600)
+
+
+async def test_spill_does_not_follow_a_planted_symlink(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep\n")
+    spill_dir = tmp_path / ".agent/runs/r1"
+    spill_dir.mkdir(parents=True)
+    (spill_dir / "s1.stdout").symlink_to(victim)
+    result = await run(tmp_path, "seq 1 10000", output_cap=100)
+    assert victim.read_text() == "keep\n"
+    assert not result.spilled["stdout"].is_symlink()
+    assert result.spilled["stdout"].stat().st_size == len(
+        "".join(f"{i}\n" for i in range(1, 10001))
+    )
+
+
+def peak_rss_reset() -> None:
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # resets VmHWM to the current RSS
+
+
+def status_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError(field)
+
+
+@pytest.mark.slow
+async def test_output_flood_neither_hangs_nor_grows_memory(tmp_path: Path) -> None:
+    total, cap = 300_000_000, 256 * 1024
+    peak_rss_reset()
+    base_kib = status_kib("VmRSS")
+    result = await run(tmp_path, f"head -c {total} /dev/zero; echo done >&2", output_cap=cap)
+    grown_kib = status_kib("VmHWM") - base_kib
+    assert result.exit_code == 0 and result.truncated and not result.timed_out
+    assert result.stderr == "done\n"
+    assert len(result.stdout) == cap
+    assert result.spilled["stdout"].stat().st_size == total
+    assert grown_kib * 1024 < 2 * cap + 16 * 1024 * 1024, f"RSS grew by {grown_kib} KiB"
+
+
+async def test_multibyte_characters_across_chunk_edges(tmp_path: Path) -> None:
+    text = "\u00e9\u20ac\U0001f600" * 50_000  # 2-, 3- and 4-byte characters
+    (tmp_path / "in.txt").write_text(text, encoding="utf-8")
+    sink: list[tuple[Stream, str]] = []
+    result = await run(tmp_path, "cat in.txt", sink, output_cap=10_000_000)
+    assert result.stdout == text and not result.truncated
+    assert "".join(t for _, t in sink) == text
+
+
+async def test_cap_inside_a_character_keeps_no_half_character(tmp_path: Path) -> None:
+    result = await run(tmp_path, "printf '\\342\\202\\254\\342\\202\\254'", output_cap=4)
+    assert result.stdout == "\u20ac" and result.truncated
+    assert result.spilled["stdout"].read_bytes() == "\u20ac\u20ac".encode()
+
+
+async def test_invalid_utf8_is_replaced(tmp_path: Path) -> None:
+    result = await run(tmp_path, "printf 'a\\377b\\342\\202'")
+    assert result.stdout == "a\ufffdb\ufffd"
+
+
+def test_capture_decodes_byte_by_byte(tmp_path: Path) -> None:
+    sink: list[str] = []
+    capture = _Capture("stdout", spec(tmp_path, "", output_cap=7), lambda s, t: sink.append(t))
+    for byte in "a\u20ac\U0001f600x".encode():  # 1 + 3 + 4 + 1 bytes; the cap cuts the emoji
+        capture.feed(bytes([byte]))
+    capture.close()
+    assert capture.truncated and capture.text() == "a\u20ac"
+    assert "".join(sink) == "a\u20ac"
+    assert (tmp_path / ".agent/runs/r1/s1.stdout").read_text() == "a\u20ac\U0001f600x"
+
+
+async def test_a_failing_listener_does_not_break_the_run(tmp_path: Path) -> None:
+    def broken(stream: Stream, text: str) -> None:
+        raise RuntimeError("listener bug")
+
+    runner = SubprocessRunner()
+    result = await runner.run(spec(tmp_path, "seq 1 1000"), broken)
+    assert result.exit_code == 0 and result.stdout.endswith("1000\n")
+
+
+async def test_no_fd_leak_and_no_zombies(tmp_path: Path) -> None:
+    await run(tmp_path, "true")
+    before = len(os.listdir("/proc/self/fd"))
+    for cmd in ["true", "echo x; exit 1", "sleep 300 & echo y", "seq 1 50000"] * 5:
+        await run(tmp_path, cmd, output_cap=1000)
+    await run(tmp_path, "sleep 300", timeout_s=0.1)
+    await asyncio.sleep(0)
+    assert len(os.listdir("/proc/self/fd")) == before
+    assert our_zombies() == []
+
+
+async def test_many_steps_in_parallel(tmp_path: Path) -> None:
+    results = await asyncio.gather(*(run(tmp_path, f"echo {i}") for i in range(40)))
+    assert [r.stdout for r in results] == [f"{i}\n" for i in range(40)]
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="3.12+ uses pidfd by default")
+async def test_pidfd_watcher_is_used_on_311(tmp_path: Path) -> None:
+    await run(tmp_path, "true")
+    watcher = asyncio.get_event_loop_policy().get_child_watcher()
+    assert type(watcher).__name__ == "_PidfdWatcherPerLoop"
+    threads_before = threading.active_count()
+    await asyncio.gather(*(run(tmp_path, "sleep 0.2") for _ in range(5)))
+    assert threading.active_count() == threads_before
+
+
+def test_runs_in_a_loop_of_another_thread(tmp_path: Path) -> None:
+    results: list[ProcessResult] = []
+
+    def in_thread() -> None:
+        results.append(asyncio.run(run(tmp_path, "echo from-thread")))
+
+    worker = threading.Thread(target=in_thread)
+    worker.start()
+    worker.join(HANG_GUARD_S)
+    assert [r.stdout for r in results] == ["from-thread\n"]
+    assert asyncio.run(run(tmp_path, "echo main")).stdout == "main\n"
