@@ -1,4 +1,4 @@
-"""Errors the engine raises for bad input; each carries the JSON-RPC code the server answers with."""
+"""Errors the engine raises for bad input; each carries the JSON-RPC code to answer with."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class ModelNotConfigured(AgentError):
     def __init__(self, goal: str) -> None:
         super().__init__(
             f"goal: {goal!r} is free text and needs a language model, but none is configured. "
-            "Set the configuration `agent.planner` to \"openai\" (with `agent.model`, and "
+            'Set the configuration `agent.planner` to "openai" (with `agent.model`, and '
             "`agent.baseUrl` for an OpenAI-compatible server) and export OPENAI_API_KEY, "
             "or run a built-in goal (agent/listGoals lists them)."
         )

@@ -23,7 +23,9 @@ class RunStarted:
 class PlanReady:
     run_id: str
     planner: str
-    steps: list[StepResult]  # gated: risk and decision set, status pending (or planned on a dry run)
+    steps: list[
+        StepResult
+    ]  # gated: risk and decision set, status pending (or planned on a dry run)
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,9 @@ def ensure_runs_dir(workspace: Path) -> Path:
     runs = workspace / RUNS_DIR
     for folder in (runs.parent, runs):  # a planted symlink must not send traces elsewhere
         if folder.is_symlink():
-            raise TraceError(f"{folder} is a symlink; agentd writes traces only inside the workspace")
+            raise TraceError(
+                f"{folder} is a symlink; agentd writes traces only inside the workspace"
+            )
         folder.mkdir(exist_ok=True)
     ignore = runs / ".gitignore"
     if not ignore.exists():
@@ -117,7 +119,7 @@ class TraceReport:
 
 
 def read_trace(path: Path) -> TraceReport:
-    """Load and verify a trace. A cut-off last line is reported as ``truncated``, not as tampering."""
+    """Load and verify a trace. A cut-off last line is ``truncated``, not tampering."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -142,9 +144,13 @@ def read_trace(path: Path) -> TraceReport:
             report.problems.append(f"line {index + 1}: not a JSON object")
             break
         if record.get("seq") != index:
-            report.problems.append(f"line {index + 1}: seq is {record.get('seq')!r}, expected {index}")
+            report.problems.append(
+                f"line {index + 1}: seq is {record.get('seq')!r}, expected {index}"
+            )
         if record.get("prev") != prev:
-            report.problems.append(f"line {index + 1}: prev does not match the previous line's hash")
+            report.problems.append(
+                f"line {index + 1}: prev does not match the previous line's hash"
+            )
         report.records.append(record)
         prev = hashlib.sha256(raw).hexdigest()
     return report

@@ -30,7 +30,9 @@ def resolve_workspace(value: str | None, default: Path | None = None) -> Path:
     else:
         path = path_from_uri_or_path(value)
         if not path.is_absolute():
-            raise WorkspaceError(f"workspace: must be an absolute path or file:// URI, got {value!r}")
+            raise WorkspaceError(
+                f"workspace: must be an absolute path or file:// URI, got {value!r}"
+            )
     if not path.is_dir():
         raise WorkspaceError(f"workspace: {str(path)!r} is not an existing directory")
     return path.resolve()

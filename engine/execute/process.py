@@ -44,4 +44,6 @@ class ProcessRunner(Protocol):
     is cancelled, the whole group is killed and reaped before CancelledError propagates.
     """
 
-    async def run(self, spec: ProcessSpec, on_output: OutputSink | None = None) -> ProcessResult: ...
+    async def run(
+        self, spec: ProcessSpec, on_output: OutputSink | None = None
+    ) -> ProcessResult: ...

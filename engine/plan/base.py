@@ -1,4 +1,4 @@
-"""The Planner interface: any source of plans (offline stub, language model, replay) plugs in here."""
+"""The Planner interface: every source of plans (offline stub, model, replay) plugs in here."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import asyncio
 import time
 from pathlib import Path
 
@@ -27,3 +27,12 @@ def _running(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (FileNotFoundError, ProcessLookupError):
         return False
+
+
+async def wait_for_file(path: Path, timeout_s: float = 10.0) -> None:
+    """Wait until a step has written something to ``path`` (a pid file, say)."""
+    deadline = time.monotonic() + timeout_s
+    while not path.exists() or not path.read_text().strip():  # noqa: ASYNC240 - tiny file, tests only
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path} was never written")
+        await asyncio.sleep(0.01)

@@ -41,7 +41,9 @@ async def test_a_failed_dependency_skips_the_whole_chain_but_not_siblings() -> N
         return step != "a"
 
     after = {"b": ["a"], "c": ["b"], "d": []}
-    outcome = await run_dag(["a", "b", "c", "d"], after, run, lambda s, f: skipped.__setitem__(s, f))
+    outcome = await run_dag(
+        ["a", "b", "c", "d"], after, run, lambda s, f: skipped.__setitem__(s, f)
+    )
     assert ran == ["a", "d"]
     assert skipped == {"b": ["a"], "c": ["b"]}
     assert outcome == {"a": False, "b": False, "c": False, "d": True}

@@ -59,7 +59,9 @@ def test_a_killed_writer_leaves_a_valid_prefix(tmp_path: Path) -> None:
         "    i += 1\n"
         "    if i == 2000: os.kill(os.getpid(), 9)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[2], check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=Path(__file__).parents[2], check=False
+    )
     assert proc.returncode == -9
     report = read_trace(path)
     assert report.verified and len(report.records) == 2000
@@ -117,7 +119,10 @@ def test_runs_dir_stays_out_of_git_status(tmp_path: Path) -> None:
     (tmp_path / ".agent" / "goals.toml").write_text("")
     status = subprocess.run(
         ["git", "status", "--porcelain", "--untracked-files=all"],
-        cwd=tmp_path, capture_output=True, text=True, check=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert "runs" not in status
     assert ".agent/goals.toml" in status  # only the runs folder is ignored

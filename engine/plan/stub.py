@@ -1,0 +1,32 @@
+"""The offline default planner: plans built-in and workspace goals without a language model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.errors import ModelNotConfigured, UnknownGoal
+from engine.goals import GOAL_ID, find_goal, known_goal_ids
+from engine.models import Plan
+
+__all__ = ["StubPlanner"]
+
+
+class StubPlanner:
+    """Plans workspace goals (``.agent/goals.toml``), built-in goals and ``demo.*``.
+
+    A goal that looks like an id (``^[\\w.:-]+$``) but is not known raises ``UnknownGoal`` listing
+    the known ones; anything else is free text, which needs a model: ``ModelNotConfigured``.
+    """
+
+    @property
+    def name(self) -> str:
+        return "stub"
+
+    async def plan(self, goal: str, workspace: Path) -> Plan:
+        goal_id = goal.strip()
+        found = find_goal(goal_id, workspace)
+        if found is not None:
+            return Plan(goal=goal, planner=self.name, steps=list(found.steps(workspace)))
+        if GOAL_ID.match(goal_id):
+            raise UnknownGoal(goal_id, known_goal_ids(workspace))
+        raise ModelNotConfigured(goal)
