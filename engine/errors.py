@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 INVALID_PARAMS = -32602
 
 
@@ -26,6 +28,15 @@ class ModelNotConfigured(AgentError):
             'Set the configuration `agent.planner` to "openai" (with `agent.model`, and '
             "`agent.baseUrl` for an OpenAI-compatible server) and export OPENAI_API_KEY, "
             "or run a built-in goal (agent/listGoals lists them)."
+        )
+
+
+class NothingToRun(AgentError):
+    """A workspace goal found nothing to do; the message says what was looked for and where."""
+
+    def __init__(self, goal: str, workspace: Path, looked_for: str) -> None:
+        super().__init__(
+            f"goal: {goal!r} found nothing to do in {workspace}: looked for {looked_for}"
         )
 
 

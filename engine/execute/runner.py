@@ -56,16 +56,25 @@ class SubprocessRunner:
         started = time.monotonic()
         out = _Capture("stdout", spec, on_output)
         err = _Capture("stderr", spec, on_output)
-        transport, proto = await loop.subprocess_exec(
-            lambda: _StepProtocol(out, err),
-            *spec.argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=spec.cwd,
-            env=spec.env,
-            start_new_session=True,
+        spawn = asyncio.ensure_future(
+            loop.subprocess_exec(
+                lambda: _StepProtocol(out, err),
+                *spec.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=spec.cwd,
+                env=spec.env,
+                start_new_session=True,
+            )
         )
+        try:
+            # shielded: the child runs before the pipes are connected; a cancel landing here
+            # must still kill its whole group, not only the leader (asyncio's own cleanup)
+            transport, proto = await asyncio.shield(spawn)
+        except asyncio.CancelledError:
+            await _kill_spawned(spawn, spec.kill_grace_s)
+            raise
         pgid = transport.get_pid()  # start_new_session: the leader's pid is the group id
         timed_out = False
         finished = False
@@ -230,6 +239,21 @@ async def _finish_despite_cancellation(
             continue  # the group must die first; the original exception still propagates
     if not cleanup.cancelled() and cleanup.exception() is not None:
         log.error("cleanup of process group %d failed", pgid, exc_info=cleanup.exception())
+
+
+async def _kill_spawned(
+    spawn: asyncio.Future[tuple[asyncio.SubprocessTransport, _StepProtocol]], grace_s: float
+) -> None:
+    """Cancelled mid-spawn: let the spawn finish, then kill the group it started."""
+    while not spawn.done():
+        try:
+            await asyncio.wait({spawn})
+        except asyncio.CancelledError:
+            continue
+    if spawn.cancelled() or spawn.exception() is not None:
+        return
+    transport, proto = spawn.result()
+    await _finish_despite_cancellation(transport, proto, transport.get_pid(), grace_s)
 
 
 async def _kill_group(pgid: int, grace_s: float) -> None:

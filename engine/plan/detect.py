@@ -14,11 +14,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import AgentError
+from engine.errors import NothingToRun
 from engine.models import RunCliStep
 
 __all__ = [
-    "NothingToRun",
     "Project",
     "detect",
     "swe_lint_steps",
@@ -37,15 +36,6 @@ _LOOKED_FOR = {
     "scripts.lint, Cargo.toml or go.mod",
     "swe.status": "a git repository (.git in the workspace or a parent directory)",
 }
-
-
-class NothingToRun(AgentError):
-    """A workspace goal found nothing to do; the message says what was looked for and where."""
-
-    def __init__(self, goal: str, workspace: Path) -> None:
-        super().__init__(
-            f"goal: {goal!r} found nothing to do in {workspace}: looked for {_LOOKED_FOR[goal]}"
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +123,7 @@ def swe_status_steps(workspace: Path) -> list[RunCliStep]:
 
 def _steps(goal: str, workspace: Path, pairs: list[tuple[str, str]]) -> list[RunCliStep]:
     if not pairs:
-        raise NothingToRun(goal, workspace)
+        raise NothingToRun(goal, workspace, _LOOKED_FOR[goal])
     return [RunCliStep(kind="runCli", id=step_id, cmd=cmd) for step_id, cmd in pairs]
 
 

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import AgentError
+from engine.errors import AgentError, NothingToRun
 from engine.plan.detect import (
-    NothingToRun,
     detect,
     swe_lint_steps,
     swe_status_steps,

@@ -177,6 +177,35 @@ async def test_cleanup_survives_repeated_cancellation(tmp_path: Path) -> None:
     assert live_members(pgid) == []
 
 
+async def test_cancel_while_spawning_still_kills_the_whole_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: the child runs before its pipes are connected; a cancel landing then used to
+    kill only the leader (asyncio's own cleanup) and leave its background children behind."""
+    loop = asyncio.get_running_loop()
+    connect = loop.connect_read_pipe
+
+    async def slow_connect(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(0.5)  # widen the window a loaded machine opens by chance
+        return await connect(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "connect_read_pipe", slow_connect)
+    task = asyncio.create_task(SubprocessRunner().run(spec(tmp_path, "echo $$ > pgid; sleep 300")))
+    pgid_file = tmp_path / "pgid"
+    for _ in range(200):
+        if pgid_file.exists() and pgid_file.read_text().strip():
+            break
+        await asyncio.sleep(0.01)
+    assert not task.done(), "the spawn should still be connecting its pipes"
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    survivors = live_members(int(pgid_file.read_text()))
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)
+    assert survivors == []
+
+
 async def test_output_past_the_cap_is_spilled_whole(tmp_path: Path) -> None:
     sink: list[tuple[Stream, str]] = []
     result = await run(tmp_path, "seq 1 100000; echo small >&2", sink, output_cap=1000)

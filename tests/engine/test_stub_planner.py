@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import GoalsFileError, ModelNotConfigured, UnknownGoal
+from engine.errors import GoalsFileError, ModelNotConfigured, NothingToRun, UnknownGoal
 from engine.models import RunCliStep, WriteFileStep
 from engine.plan.base import Planner
-from engine.plan.detect import NothingToRun
 from engine.plan.stub import StubPlanner
 
 

@@ -1,0 +1,144 @@
+"""The gate's tables: the risk of every known command, the commands that wrap another command or
+write files, git's subcommands, and the argument patterns the checks look for. Extend them here;
+``engine.gate.rules`` says which commands get an argument check on top.
+"""
+
+from __future__ import annotations
+
+import re
+
+from engine.models import RiskLevel
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+def _table(level: RiskLevel, phrase: str, names: str) -> dict[str, tuple[RiskLevel, str]]:
+    return dict.fromkeys(names.split(), (level, phrase))
+
+
+# Command name -> (level, what it does). Names with argument checks are in rules.RULES.
+COMMAND_LEVELS: dict[str, tuple[RiskLevel, str]] = {
+    **_table(
+        "low",
+        "reads only",
+        """echo printf true false : ls pwd cat head tail wc grep egrep
+        fgrep rg ag sort uniq cut tr diff cmp comm stat file which type whereis date uname whoami
+        id printenv sleep test [ [[ basename dirname realpath readlink du df tree less more nl od
+        xxd hexdump strings md5sum sha1sum sha256sum sha512sum cksum column paste join fold fmt
+        rev tac seq yes expr jq hostname nproc free uptime ps pgrep lsof locale tput export unset
+        set shopt umask ulimit wait jobs read local declare typeset readonly return exit break
+        continue shift hash getopts let alias unalias popd dirs for select history help man""",
+    ),
+    **_table(
+        "medium",
+        "runs project code or changes the workspace",
+        """make cmake ninja meson
+        pytest tox nox ruff mypy pyright black isort flake8 pylint tsc eslint prettier jest vitest
+        mocha rustc rustfmt gcc g++ cc clang clang++ javac java mvn gradle dotnet swift swiftc
+        zig ghc cabal stack mix elixir erlc gofmt goimports golangci-lint patch gzip gunzip zip
+        bzip2 xz unxz zstd pre-commit just task bazel""",
+    ),
+    **_table(
+        "high",
+        "uses the network",
+        """ssh sftp nc ncat netcat telnet ftp socat http https
+        xh aria2c ping dig nslookup host""",
+    ),
+    **_table(
+        "high",
+        "installs or removes software",
+        """apt apt-get aptitude dpkg rpm yum dnf
+        pacman zypper apk brew port snap flatpak nix-env""",
+    ),
+    **_table("high", "signals or controls processes", "pkill killall service launchctl"),
+    **_table("high", "runs as another user", "doas su runuser pkexec"),
+    **_table(
+        "high",
+        "controls containers, VMs or clusters",
+        """docker podman kubectl helm
+        terraform vagrant nerdctl""",
+    ),
+    **_table("high", "runs a script in the current shell", "source ."),
+    **_table("high", "schedules or changes system services", "crontab at batch systemd-run"),
+    **_table("high", "opens files or URLs in other programs", "open xdg-open"),
+    **_table("high", "downloads and runs a package", "npx pnpx bunx uvx pipx"),
+    **_table(
+        "critical",
+        "formats, wipes or partitions disks",
+        """mkfs mke2fs mkswap fdisk sfdisk
+        parted wipefs blkdiscard""",
+    ),
+    **_table("critical", "shuts down or reboots the machine", "shutdown reboot halt poweroff"),
+}
+
+DOWNLOADERS = frozenset({"curl", "wget", "fetch", "aria2c", "http", "https", "xh"})
+SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "fish", "su"})
+PYTHON = re.compile(r"(python|pypy)[0-9.]*")
+INLINE_FLAGS = {  # interpreter -> flags that run code given on the command line
+    "python": ("-c",), "node": ("-e", "--eval", "-p", "--print"), "perl": ("-e", "-E"),
+    "ruby": ("-e",), "php": ("-r",), "lua": ("-e",),
+}  # fmt: skip
+PACKAGE_TOOLS = _names(
+    "npm yarn pnpm pip pip3 uv poetry pdm cargo go gem bundle composer conda mamba bun deno"
+)
+PACKAGE_CHANGES = _names(
+    "install i add ci update upgrade up uninstall remove rm un sync publish login get link dlx "
+    "exec x global"
+)
+# name -> (options that take a value, positional words before the wrapped command)
+WRAPPERS: dict[str, tuple[frozenset[str], int]] = {
+    "env": (frozenset({"-u", "--unset", "-C", "--chdir"}), 0),
+    "sudo": (_names("-u -g -p -C -D -h -r -t -U -T --user --group --prompt --chdir"), 0),
+    "timeout": (frozenset({"-s", "--signal", "-k", "--kill-after"}), 1),
+    "nice": (frozenset({"-n", "--adjustment"}), 0),
+    "ionice": (frozenset({"-c", "-n", "--class", "--classdata"}), 0),
+    "nohup": (frozenset(), 0),
+    "busybox": (frozenset(), 0),
+    "setsid": (frozenset(), 0),
+    "command": (frozenset(), 0),
+    "builtin": (frozenset(), 0),
+    "exec": (frozenset({"-a"}), 0),
+    "time": (frozenset({"-f", "--format", "-o", "--output"}), 0),
+    "stdbuf": (frozenset({"-i", "-o", "-e", "--input", "--output", "--error"}), 0),
+    "xargs": (_names("-I -L -n -P -s -d -E -a --arg-file --delimiter --max-procs"), 0),
+}
+# commands whose arguments are paths they change: xargs-fed arguments make them at least high
+PATH_CHANGERS = _names(
+    "rm rmdir unlink shred chmod chown chgrp cp mv ln tee touch mkdir truncate dd install"
+)
+WRITERS: dict[str, tuple[bool, frozenset[str]]] = {  # name -> (only the last operand, value opts)
+    "tee": (False, frozenset()),
+    "touch": (False, frozenset({"-d", "-t", "-r", "--date", "--reference"})),
+    "mkdir": (False, frozenset({"-m", "--mode"})),
+    "truncate": (False, frozenset({"-s", "-r", "--size", "--reference"})),
+    "mv": (False, frozenset({"-t", "-S", "--target-directory", "--suffix"})),
+    "cp": (True, frozenset({"-t", "-S", "--target-directory", "--suffix"})),
+    "ln": (True, frozenset({"-t", "-S", "--target-directory", "--suffix"})),
+    "install": (
+        True,
+        _names("-m -o -g -t -S --mode --owner --group --target-directory"),
+    ),
+}
+
+# argument patterns the checks look for
+RM_EVERYTHING = _names(
+    "/ /* ~ ~/ ~/* $HOME $HOME/ $HOME/* ${HOME} ${HOME}/ . ./ * ./* .* .. ../ ../* /. //"
+)
+DISK_DEVICE = re.compile(r"/dev/(sd|nvme|hd|vd|xvd|mmcblk|disk|dm-|md|loop|mapper/)")
+SED_RUNS = re.compile(r"(?:^|[;\n{}0-9$!/])\s*[gpiImM0-9]*[wWe](?:\s|$|;)")
+AWK_RUNS = re.compile(r"system\s*\(|\|\s*getline|\|&|print[f]?\b[^;}]*[>|]|getline\s*<")
+# a substitution that downloads: `sh -c "$(curl ...)"` runs what it fetched
+FETCH_SUB = re.compile(r"\s*(?:sudo\s+)?(?:curl|wget|fetch)\b")
+
+# git subcommands by level; any other subcommand is high, since it may be an alias
+GIT_LOW = _names("""status log diff show rev-parse ls-files blame shortlog describe grep ls-tree
+    cat-file show-ref version help count-objects for-each-ref merge-base name-rev whatchanged
+    cherry var check-ignore check-attr diff-tree diff-files diff-index rev-list show-branch
+    reflog""")
+GIT_MEDIUM = _names("""add commit checkout switch stash fetch pull merge rebase restore
+    cherry-pick revert init clone mv rm apply am format-patch bisect gc notes sparse-checkout
+    archive worktree submodule ls-remote maintenance prune repack fsck tag branch remote reset
+    mergetool range-diff""")
+GIT_LISTING = _names("-a -r -v -vv -l --list --all --remotes --show-current -n")
