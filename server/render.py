@@ -1,0 +1,421 @@
+"""How `agentd run` shows a run: rich live progress on a terminal, plain lines in a pipe, or JSON.
+
+Everything here works on the JSON the server sends (RunResult, StepResult as dicts) so the CLI never
+imports pydantic or the engine; rich is imported only when a terminal is there to draw on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from server.client import JsonValue
+
+# The final step statuses of docs/protocol.md, restated so the CLI need not import the engine.
+FINAL = frozenset(
+    ["succeeded", "failed", "timedOut", "cancelled", "denied", "rejected", "skipped", "planned"]
+)
+TAIL_LINES = 10
+
+
+def _can_encode(stream: TextIO, text: str) -> bool:
+    try:
+        text.encode(stream.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def marks_for(stream: TextIO) -> dict[str, str]:
+    """Status marks: check marks where the stream can show them, ASCII otherwise."""
+    if _can_encode(stream, "✓✗·⊘—"):
+        return {"succeeded": "✓", "failed": "✗", "timedOut": "✗", "planned": "·", "": "⊘"}
+    return {"succeeded": "+", "failed": "x", "timedOut": "x", "planned": ".", "": "-"}
+
+
+def step_line(step: dict[str, JsonValue], marks: dict[str, str]) -> str:
+    """``✓ s1 echo hi (succeeded, 3 ms, risk low)``: one finished step."""
+    status = str(step.get("status", ""))
+    line = step.get("cmd") if step.get("kind") == "runCli" else f"write {step.get('path')}"
+    risk = step.get("risk") or {}
+    details = [status]
+    if status != "planned":
+        details.append(f"{step.get('durationMs', 0)} ms")
+    if step.get("exitCode") not in (None, 0):
+        details.append(f"exit {step['exitCode']}")
+    level = f"risk {risk.get('level', 'unknown')}"
+    if risk.get("reasons") and risk.get("level") != "low":
+        level += ": " + "; ".join(str(r) for r in risk["reasons"])
+    details.append(level)
+    if step.get("decision") not in (None, "allow"):
+        details.append(f"gate {step['decision']}")
+    mark = marks.get(status, marks[""])
+    return f"{mark} {step.get('id')} {line} ({', '.join(details)})"
+
+
+def summary_line(result: dict[str, JsonValue]) -> str:
+    results = result.get("results") or []
+    ok = sum(1 for r in results if r.get("status") == "succeeded")
+    trust = (result.get("bits") or {}).get("t")
+    if result.get("status") == "planned":
+        counted = f"{len(results)} steps planned"
+    else:
+        counted = f"{ok}/{len(results)} steps succeeded"
+    return (
+        f"Run {result.get('runId')} {result.get('status')}: {counted}, trust {trust}, "
+        f"trace {result.get('trace')}"
+    )
+
+
+def output_tail(step: dict[str, JsonValue], lines: int = TAIL_LINES) -> list[str]:
+    """The last lines a step printed (stderr first: that is where failures explain themselves)."""
+    text = str(step.get("stderr") or "") or str(step.get("stdout") or "")
+    return text.rstrip("\n").splitlines()[-lines:] if text.strip() else []
+
+
+class Renderer:
+    """The quiet base: collects nothing, prints nothing. Subclasses draw what they need."""
+
+    def __init__(self, *, verbose: bool = False, err: TextIO | None = None) -> None:
+        self.verbose = verbose
+        self._err = err
+
+    @property
+    def err(self) -> TextIO:
+        # Looked up each time: a live display swaps sys.stderr for a proxy that prints above it.
+        return self._err or sys.stderr
+
+    def progress(self, value: dict[str, JsonValue]) -> None:
+        """A ``$/progress`` value: begin / report / end."""
+
+    def step(self, step: dict[str, JsonValue]) -> None:
+        """An ``agent/stepUpdated`` step (in flight or final)."""
+
+    def output(self, delta: dict[str, JsonValue]) -> None:
+        """An ``agent/outputDelta``."""
+
+    def note(self, text: str) -> None:
+        """Something the user should know now (cancelling, server messages): always stderr."""
+        self.err.write(text + "\n")
+        self.err.flush()
+
+    def log(self, text: str) -> None:
+        if self.verbose:
+            self.note(text)
+
+    def finish(self, result: dict[str, JsonValue]) -> None:
+        """The RunResult arrived."""
+
+    def close(self) -> None:
+        """Tear down any live display (also on errors and Ctrl-C)."""
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Hold the live display still while the user answers a prompt."""
+        yield
+
+
+class JsonRenderer(Renderer):
+    """``--json``: exactly the RunResult on stdout and nothing else there."""
+
+    def __init__(self, out: TextIO | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.out = out or sys.stdout
+
+    def finish(self, result: dict[str, JsonValue]) -> None:
+        self.out.write(json.dumps(result, indent=2) + "\n")  # ASCII: valid whatever the locale
+        self.out.flush()
+
+
+class PlainRenderer(Renderer):
+    """One line per finished step and a summary: for pipes, logs and CI."""
+
+    def __init__(self, out: TextIO | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.out = out or sys.stdout
+        self.marks = marks_for(self.out)
+        self.shown: set[str] = set()
+
+    def step(self, step: dict[str, JsonValue]) -> None:
+        if step.get("status") in FINAL and step.get("id") not in self.shown:
+            self.shown.add(str(step.get("id")))
+            self.emit_step(step)
+
+    def emit_step(self, step: dict[str, JsonValue]) -> None:
+        self.out.write(step_line(step, self.marks) + "\n")
+        if self.verbose or step.get("status") in ("failed", "timedOut"):
+            self.out.writelines(f"    | {line}\n" for line in output_tail(step))
+        self.out.flush()
+
+    def finish(self, result: dict[str, JsonValue]) -> None:
+        # Steps that never reported a final update (a dry run, a cancelled plan) still get a line.
+        for step in result.get("results") or []:
+            self.step(step)
+        self.out.write(summary_line(result) + "\n")
+        self.out.flush()
+
+
+_STYLES = {"succeeded": "green", "failed": "red", "timedOut": "red", "planned": "cyan"}
+
+
+class RichRenderer(PlainRenderer):
+    """A live progress bar (from ``$/progress``) with the finished steps scrolling above it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.console = Console(file=self.out)
+        self.bar = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            TextColumn("[dim]{task.fields[running]}"),
+            console=self.console,
+            transient=True,
+        )
+        self.task = self.bar.add_task("Agent", total=100, running="")
+        self.running: dict[str, str] = {}  # step id -> its command, then its last output line
+        self.bar.start()
+
+    def progress(self, value: dict[str, JsonValue]) -> None:
+        kind = value.get("kind")
+        if kind == "begin" and value.get("title"):
+            self.bar.update(self.task, description=str(value["title"]))
+        if isinstance(value.get("percentage"), int | float):
+            self.bar.update(self.task, completed=value["percentage"])
+
+    def step(self, step: dict[str, JsonValue]) -> None:
+        step_id = str(step.get("id"))
+        if step.get("status") == "running":
+            self.running[step_id] = str(step.get("cmd") or step.get("path") or "")
+        elif step.get("status") in FINAL:
+            self.running.pop(step_id, None)
+        self._show_running()
+        super().step(step)
+
+    def output(self, delta: dict[str, JsonValue]) -> None:
+        lines = str(delta.get("text") or "").strip().splitlines()
+        step_id = str(delta.get("stepId"))
+        if lines and step_id in self.running:
+            self.running[step_id] = lines[-1]
+            self._show_running()
+
+    def _show_running(self) -> None:
+        """The running steps and the last line each printed: the live tail under the bar."""
+        shown = "  ".join(f"{sid}: {tail}" for sid, tail in self.running.items())
+        self.bar.update(self.task, running=shown[:70])
+
+    def emit_step(self, step: dict[str, JsonValue]) -> None:
+        from rich.text import Text
+
+        status = str(step.get("status"))
+        self.console.print(Text(step_line(step, self.marks), style=_STYLES.get(status, "yellow")))
+        if self.verbose or status in ("failed", "timedOut"):
+            for line in output_tail(step):
+                self.console.print(Text(f"    │ {line}", style="dim"))
+
+    def finish(self, result: dict[str, JsonValue]) -> None:
+        for step in result.get("results") or []:
+            PlainRenderer.step(self, step)
+        self.close()
+        from rich.text import Text
+
+        style = {"succeeded": "bold green", "planned": "bold cyan"}.get(
+            str(result.get("status")), "bold red"
+        )
+        self.console.print(Text(summary_line(result), style=style))
+
+    def close(self) -> None:
+        self.bar.stop()
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        self.bar.stop()
+        try:
+            yield
+        finally:
+            self.bar.start()
+
+
+Answer = Literal["allow", "reject"] | None
+
+
+class Approver:
+    """Answers the server's approval prompts: ``--yes`` allows, ``--no`` rejects, a terminal asks,
+    and anything else rejects (nobody is there to ask)."""
+
+    def __init__(self, answer: Answer, *, interactive: bool, renderer: Renderer) -> None:
+        self.answer = answer
+        self.interactive = interactive
+        self.renderer = renderer
+        self._one_at_a_time = asyncio.Lock()  # parallel ask steps must not share the prompt line
+
+    async def request_permission(self, params: JsonValue) -> JsonValue:
+        """``agent/requestPermission`` → ``{"outcome": "selected", "optionId"}`` or cancelled."""
+        options: list[dict[str, JsonValue]] = list(params.get("options") or [])
+        step, risk = params.get("step") or {}, params.get("risk") or {}
+        choice = await self._decide(
+            f"{step.get('id')} {step.get('cmd') or 'write ' + str(step.get('path'))}", risk
+        )
+        wanted = {
+            "allow": ["allow_once", "allow_always"],
+            "always": ["allow_always", "allow_once"],
+            "reject": ["reject_once", "reject_always"],
+        }[choice]
+        for kind in wanted:
+            for option in options:
+                if option.get("kind") == kind:
+                    return {"outcome": "selected", "optionId": option.get("optionId")}
+        return {"outcome": "cancelled"}
+
+    async def show_message_request(self, params: JsonValue) -> JsonValue:
+        """``window/showMessageRequest`` (a server's fallback): pick Allow once / Reject."""
+        titles = [str(a.get("title")) for a in params.get("actions") or []]
+        choice = await self._decide(str(params.get("message", "")), {})
+        wanted = {"allow": "Allow once", "always": "Allow always", "reject": "Reject"}[choice]
+        if wanted in titles:
+            return {"title": wanted}
+        if choice != "reject" and "Allow once" in titles:
+            return {"title": "Allow once"}
+        return None
+
+    async def _decide(self, what: str, risk: dict[str, JsonValue]) -> str:
+        if self.answer is not None:
+            self.renderer.log(f"{self.answer}: {what}")
+            return self.answer
+        if not self.interactive:
+            self.renderer.note(f"rejected (no terminal to ask; use --yes or --no): {what}")
+            return "reject"
+        async with self._one_at_a_time:
+            reasons = "; ".join(str(r) for r in risk.get("reasons") or [])
+            level = (
+                f"risk {risk.get('level')}" + (f": {reasons}" if reasons else "") if risk else ""
+            )
+            with self.renderer.paused():
+                self.renderer.err.write(
+                    f"\nApproval needed: {what}\n  {level}\n"
+                    "  Allow? [y] once, [a] always, [N] reject: "
+                )
+                self.renderer.err.flush()
+                reply = (await read_terminal_line()).strip().lower()
+        return {"y": "allow", "yes": "allow", "a": "always", "always": "always"}.get(
+            reply, "reject"
+        )
+
+
+async def read_terminal_line() -> str:
+    """One line from stdin without blocking the event loop (which keeps serving the server);
+    cancellable, unlike ``input()`` in a thread. End of input reads as an empty answer."""
+    loop = asyncio.get_running_loop()
+    fd = sys.stdin.fileno()
+    ready: asyncio.Future[bytes] = loop.create_future()
+
+    def on_readable() -> None:
+        if not ready.done():
+            try:
+                ready.set_result(os.read(fd, 4096))
+            except OSError:
+                ready.set_result(b"")
+
+    loop.add_reader(fd, on_readable)
+    try:
+        return (await ready).decode(errors="replace")
+    finally:
+        loop.remove_reader(fd)
+
+
+def trace_text(
+    report_path: str,
+    records: list[dict[str, JsonValue]],
+    problems: list[str],
+    *,
+    truncated: bool,
+    complete: bool,
+    marks: dict[str, str],
+) -> str:
+    """A trace as a table of records, then the verdict on its hash chain."""
+    lines = [
+        f"{r.get('seq', '?'):>4}  {r.get('ts', '')}  {r.get('type', ''):<19} "
+        f"{_record_summary(r)}".rstrip()
+        for r in records
+    ]
+    if problems:
+        verdict = f"{marks['failed']} hash chain BROKEN:\n" + "\n".join(f"  {p}" for p in problems)
+    else:
+        verdict = f"{marks['succeeded']} hash chain verified ({len(records)} records)"
+    if truncated:
+        verdict += "\n  the last line is cut short (the writer stopped mid-record)"
+    elif not problems and not complete:
+        verdict += "\n  the run did not finish (no run.finished record)"
+    return "\n".join([f"Trace {report_path}", *lines, verdict])
+
+
+def _record_summary(record: dict[str, JsonValue], width: int = 100) -> str:
+    parts: list[str] = []
+    for key, value in record.items():
+        if key in ("seq", "ts", "type", "prev"):
+            continue
+        if key == "step" and isinstance(value, dict):
+            status = value.get("status")
+            exit_code = value.get("exitCode")
+            parts.append(f"status={status}" + ("" if exit_code is None else f" exit={exit_code}"))
+            parts.append(f"{value.get('durationMs', 0)}ms")
+        elif key == "risk" and isinstance(value, dict):
+            parts.append(f"risk={value.get('level')}")
+        elif key == "steps" and isinstance(value, list):
+            parts.append(f"steps={len(value)}")
+        elif isinstance(value, dict | list):
+            parts.append(f"{key}={json.dumps(value, ensure_ascii=False, separators=(',', ':'))}")
+        else:
+            parts.append(f"{key}={value}")
+    text = " ".join(parts)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def health_report(
+    health: dict[str, JsonValue], workspace: str, goals: JsonValue, goals_problem: str | None
+) -> tuple[bool, str]:
+    """``agent/health`` (and whether the workspace's goals load) in words; healthy or not."""
+    problems = [str(p) for p in health.get("problems") or []]
+    if health.get("ok") is False or health.get("healthy") is False:
+        problems.append("the server reports itself unhealthy")
+    if goals_problem:
+        problems.append(goals_problem)
+    lines = [f"agentd {health.get('version', '?')}"]
+    report = {"workspace": workspace} | health  # the server's view of the workspace wins
+    for key, value in report.items():
+        if key not in ("version", "problems", "ok", "healthy"):
+            words = re.sub(
+                r"(?<=[a-z])(?=[A-Z])", " ", key
+            ).lower()  # stepTimeoutMs: step timeout ms
+            lines.append(f"  {words}: {_words(value)}")
+    if goals is not None:
+        listed = goals.get("goals") or []
+        own = sum(1 for g in listed if g.get("source") == "workspace")
+        lines.append(f"  goals: {len(listed)}, {own} of them from .agent/goals.toml")
+    if not (Path(workspace) / ".agent" / "goals.toml").is_file():
+        lines.append("  goals file: none (.agent/goals.toml would add workspace goals)")
+    lines.extend(f"  problem: {p}" for p in problems)
+    lines.append("healthy" if not problems else "NOT healthy")
+    return not problems, "\n".join(lines)
+
+
+def _words(value: JsonValue) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_words(v)}" for k, v in value.items()) or "-"
+    if isinstance(value, list):
+        return ", ".join(_words(v) for v in value) or "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "-" if value is None else str(value)

@@ -1,0 +1,155 @@
+"""The wire itself: garbage in, stdout kept clean, logging, and the TCP and WebSocket transports."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.server.agent_client import (
+    SERVER,
+    call,
+    capabilities,
+    initialize,
+    make_client,
+    server_env,
+)
+
+SECRET = "sk-wire-DO-NOT-ECHO-5678"
+
+
+def frame(message: dict[str, Any] | bytes) -> bytes:
+    body = message if isinstance(message, bytes) else json.dumps(message).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def request(msg_id: int, method: str, params: Any = None, *, omit_params: bool = False) -> bytes:
+    message: dict[str, Any] = {"jsonrpc": "2.0", "id": msg_id, "method": method}
+    if not omit_params:
+        message["params"] = params
+    return frame(message)
+
+
+async def read_frames(stdout: asyncio.StreamReader, until_id: int) -> list[dict[str, Any]]:
+    """Every message up to the answer with ``until_id``; fails if stdout holds anything else."""
+    messages = []
+    while True:
+        header = await stdout.readuntil(b"\r\n\r\n")
+        match = re.fullmatch(rb"Content-Length: (\d+)\r\n(?:[^\r\n]+\r\n)*\r\n", header)
+        assert match, f"not a message header on stdout: {header[:200]!r}"
+        message = json.loads(await stdout.readexactly(int(match[1])))
+        messages.append(message)
+        if message.get("id") == until_id and "method" not in message:
+            return messages
+
+
+async def spawn(*args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        *SERVER,
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=server_env(),
+    )
+
+
+async def test_garbage_on_the_wire_is_survived(tmp_path: Path) -> None:
+    proc = await spawn("--log-level", "DEBUG")
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    init = {
+        "processId": None,
+        "rootUri": tmp_path.as_uri(),
+        "capabilities": {},
+        "initializationOptions": {"agent": {"apiKey": SECRET}},
+    }
+    proc.stdin.write(request(1, "initialize", init))
+    proc.stdin.write(b"\x00\xff\xfe random bytes without a header\r\n\r\n")
+    proc.stdin.write(frame(b"{this is not json"))
+    proc.stdin.write(frame(b"\xff\xfe\xfd"))
+    proc.stdin.write(b"x" * (3 << 20) + b"\r\n")  # one over-long line
+    proc.stdin.write(request(2, "agent/health", omit_params=True))  # params are optional
+    proc.stdin.write(request(3, "textDocument/hover", 42))  # typed params pygls cannot parse
+    proc.stdin.write(request(4, "agent/runGoal", {"steps": [{"kind": "runCli", "cmd": "echo ok"}]}))
+    await proc.stdin.drain()
+    messages = await asyncio.wait_for(read_frames(proc.stdout, until_id=4), 30)
+    answers = {m["id"]: m for m in messages if "method" not in m}
+    assert "capabilities" in answers[1]["result"]
+    assert answers[None]["error"]["code"] == -32700
+    assert "version" in answers[2]["result"]
+    assert answers[3]["error"]["code"] == -32602
+    assert answers[4]["result"]["stdout"] == "ok\n"
+    proc.stdin.write(request(5, "shutdown"))
+    proc.stdin.write(frame({"jsonrpc": "2.0", "method": "exit"}))
+    await proc.stdin.drain()
+    messages = await asyncio.wait_for(read_frames(proc.stdout, until_id=5), 10)
+    assert await asyncio.wait_for(proc.wait(), 10) == 0
+    stderr = (await proc.stderr.read()).decode()
+    assert "DEBUG" in stderr  # logs went to stderr, and read_frames found only messages on stdout
+    assert SECRET not in stderr
+
+
+async def test_log_file(tmp_path: Path) -> None:
+    log_file = tmp_path / "agentd.log"
+    proc = await spawn("--log-file", str(log_file), "--log-level", "INFO")
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    proc.stdin.write(
+        request(1, "initialize", {"processId": None, "rootUri": None, "capabilities": {}})
+    )
+    proc.stdin.write(frame({"jsonrpc": "2.0", "method": "initialized", "params": {}}))
+    proc.stdin.write(request(2, "agent/health", {}))
+    await proc.stdin.drain()
+    await asyncio.wait_for(read_frames(proc.stdout, until_id=2), 30)
+    proc.stdin.close()
+    await asyncio.wait_for(proc.wait(), 10)
+    assert await proc.stderr.read() == b""
+    logged = log_file.read_text()
+    assert "INFO" in logged
+    assert "Sending data" not in logged  # pygls's message-body logging stays off
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ws"])
+async def test_socket_transports_serve_many_connections(transport: str, tmp_path: Path) -> None:
+    if transport == "ws":
+        pytest.importorskip("websockets")
+    proc = await asyncio.create_subprocess_exec(
+        *SERVER, f"--{transport}", "127.0.0.1:0", stderr=asyncio.subprocess.PIPE, env=server_env()
+    )
+    assert proc.stderr is not None
+    line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
+    match = re.search(r"listening on \w+://([\d.]+):(\d+)", line)
+    assert match, line
+    host, port = match[1], int(match[2])
+    try:
+        for connection in range(2):  # pygls 2.1's start_tcp served one connection only
+            client = make_client()
+            if transport == "tcp":
+                await client.start_tcp(host, port)
+            else:
+                await client.start_ws(host, port)
+            await initialize(client, capabilities("neovim"), tmp_path)
+            params = {"steps": [{"kind": "runCli", "cmd": f"echo {connection}"}]}
+            result = await call(client, "agent/runGoal", params)
+            assert result["stdout"] == f"{connection}\n"
+            await client.shutdown_async(None)
+            client.exit(None)
+            await asyncio.wait_for(client.stop(), 10)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
+
+
+async def test_bad_serve_options_exit_2() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "from server.serve import serve; raise SystemExit(serve(tcp='nope'))",
+        stderr=asyncio.subprocess.PIPE, env=server_env(),
+    )  # fmt: skip
+    assert proc.stderr is not None
+    assert await asyncio.wait_for(proc.wait(), 30) == 2
+    assert b"HOST:PORT" in await proc.stderr.read()
