@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 from pathlib import Path
 
 INVALID_PARAMS = -32602
@@ -54,3 +59,26 @@ class WorkspaceError(AgentError):
 
 class TraceError(AgentError):
     """A trace cannot be found or read."""
+
+
+def describe_validation_error(exc: ValidationError, *, camel: bool = False) -> str:
+    """``maxParallel: Input should be ...; steps[0].cmd: Field required``: fields, never inputs.
+
+    Inputs are left out on purpose: they may hold secrets (``apiKey``) or megabytes of content.
+    ``camel`` turns Python field names back into wire names (for models validated by name).
+    """
+    from pydantic.alias_generators import to_camel
+
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False):
+        where = ""
+        for item in error.get("loc", ()):
+            if isinstance(item, int):
+                where += f"[{item}]"
+            elif item not in ("runCli", "writeFile"):  # the discriminator tag adds nothing
+                name = to_camel(item) if camel else item
+                where += f".{name}" if where else name
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        # A model-level check already names its field ("goal: either goal or steps ...").
+        parts.append(message if not where or message.startswith(where) else f"{where}: {message}")
+    return "; ".join(parts) or str(exc)

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from engine.errors import GoalsFileError
+from engine.errors import GoalsFileError, describe_validation_error
 from engine.models import GoalInfo, Plan, RunCliStep, Step, WriteFileStep
 from engine.plan.detect import swe_lint_steps, swe_status_steps, swe_test_steps
 
@@ -176,7 +176,7 @@ def _parse_goal(path: Path, goal_id: str, body: object) -> Goal:
     try:
         Plan(goal=goal_id, planner="stub", steps=[s.model_copy(deep=True) for s in steps])
     except ValidationError as exc:
-        raise GoalsFileError(f"{where}: {_first_error(exc)}") from None
+        raise GoalsFileError(f"{where}: {describe_validation_error(exc)}") from None
     return Goal(goal_id, title, "workspace", lambda _ws: [s.model_copy(deep=True) for s in steps])
 
 
@@ -205,11 +205,6 @@ def _parse_step(where: str, index: int, raw: object) -> Step:
         field = str(error["loc"][0]) if error["loc"] else ""
         key = _FIELD_TO_KEY.get(field, field)
         raise GoalsFileError(f"{at}: {key!r}: {error['msg']}") from None
-
-
-def _first_error(exc: ValidationError) -> str:
-    message = str(exc.errors()[0]["msg"])
-    return message.removeprefix("Value error, ")
 
 
 def clear_cache() -> None:

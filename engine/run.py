@@ -18,9 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from engine import __version__, verify
 from engine.config import EngineConfig
-from engine.errors import AgentError, InvalidPlan
+from engine.errors import AgentError, InvalidPlan, describe_validation_error
 from engine.events import Ask, Event, Listener, PlanReady, RunFinished, RunStarted
 from engine.execute.process import ProcessRunner
 from engine.execute.scheduler import run_dag
@@ -247,8 +249,8 @@ class _Pipeline:
         if self.params.steps is not None:
             try:
                 return Plan(goal=self.handle.goal, planner="explicit", steps=self.params.steps)
-            except ValueError as exc:
-                raise InvalidPlan(_first_error(exc)) from None
+            except ValidationError as exc:
+                raise InvalidPlan(describe_validation_error(exc)) from None
         planner = self.engine._planner_factory(self.config)
         self.planner_name = planner.name
         assert self.params.goal is not None
@@ -355,14 +357,3 @@ class _Pipeline:
 
     def _results(self, *, copy: bool = False) -> list[StepResult]:
         return [s.result.model_copy() if copy else s.result for s in self.steps]
-
-
-def _first_error(exc: ValueError) -> str:
-    """A pydantic ValidationError's first message, prefixed with the field it names."""
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        loc = ".".join(str(p) for p in first.get("loc", ()))
-        message = str(first.get("msg", exc)).removeprefix("Value error, ")
-        return message if message.startswith("steps") or not loc else f"{loc}: {message}"
-    return str(exc)

@@ -37,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the language server (stdio by default)")
     transport = serve.add_mutually_exclusive_group()
-    transport.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP (one session per connection)")
+    transport.add_argument(
+        "--tcp", metavar="HOST:PORT", help="listen on TCP (one session per connection)"
+    )
     transport.add_argument("--ws", metavar="HOST:PORT", help="serve WebSocket connections")
     serve.add_argument("--log-file", metavar="FILE", help="write the server log here")
     serve.add_argument("--log-level", default="WARNING", metavar="LEVEL", help="default WARNING")

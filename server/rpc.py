@@ -25,7 +25,7 @@ from pygls.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel, ValidationError
+    from pydantic import BaseModel
     from pygls.lsp.server import LanguageServer
     from pygls.protocol.json_rpc import MsgId
 
@@ -35,32 +35,11 @@ M = TypeVar("M", bound="BaseModel")
 Impl = Callable[[Any], Awaitable[Any]]
 
 
-def describe_validation_error(exc: ValidationError, *, camel: bool = False) -> str:
-    """``maxParallel: Input should be ...; steps[0].cmd: Field required``: fields, never inputs.
-
-    Inputs are left out on purpose: they may hold secrets (``apiKey``) or megabytes of content.
-    ``camel`` turns Python field names back into wire names (for models validated by name).
-    """
-    from pydantic.alias_generators import to_camel
-
-    parts = []
-    for error in exc.errors(include_url=False, include_input=False):
-        where = ""
-        for item in error.get("loc", ()):
-            if isinstance(item, int):
-                where += f"[{item}]"
-            elif item not in ("runCli", "writeFile"):  # the discriminator tag adds nothing
-                name = to_camel(item) if camel else item
-                where += f".{name}" if where else name
-        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-        # A model-level check already names its field ("goal: either goal or steps ...").
-        parts.append(message if not where or message.startswith(where) else f"{where}: {message}")
-    return "; ".join(parts) or str(exc)
-
-
 def validate(model: type[M], params: Any) -> M:
     """The params as ``model``, or a -32602 error whose message names the bad field."""
     from pydantic import ValidationError
+
+    from engine.errors import describe_validation_error
 
     if params is None:
         params = {}

@@ -35,7 +35,7 @@ def config_from_settings(base: EngineConfig, section: dict[str, Any]) -> EngineC
     """``base`` with the section's known keys validated on top; raises ValueError naming fields."""
     from pydantic import ValidationError
 
-    from server.rpc import describe_validation_error
+    from engine.errors import describe_validation_error
 
     try:
         return base.merged(**section)

@@ -7,23 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_lsp
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from tests.server.agent_client import (
-    CLIENTS,
     AgentClient,
     assert_cleaned_up,
     call,
-    capabilities,
-    config,
-    initialize,
     send_run,
     start_sleeper,
     step,
@@ -31,17 +25,6 @@ from tests.server.agent_client import (
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 FORMS = ["request", "command"]
-
-
-@pytest_lsp.fixture(config=config(), scope="module", params=CLIENTS)
-async def client(
-    lsp_client: AgentClient,
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[None]:
-    await initialize(lsp_client, capabilities(request.param), tmp_path_factory.mktemp("default"))
-    yield
-    await lsp_client.shutdown_session()
 
 
 @pytest.mark.parametrize("form", FORMS)

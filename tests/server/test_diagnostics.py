@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_lsp
 from lsprotocol.types import DiagnosticSeverity
 
 from tests.server.agent_client import (
-    CLIENTS,
     AgentClient,
     call,
-    capabilities,
-    config,
-    initialize,
     step,
     trace_records,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 FAILING = "echo 'src/a.py:3:1: boom'; echo 'missing.py:1: x'; echo '/etc/passwd:1: y' >&2; exit 1"
-
-
-@pytest_lsp.fixture(config=config(), scope="module", params=CLIENTS)
-async def client(
-    lsp_client: AgentClient,
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[None]:
-    await initialize(lsp_client, capabilities(request.param), tmp_path_factory.mktemp("default"))
-    yield
-    await lsp_client.shutdown_session()
 
 
 @pytest.fixture

@@ -5,39 +5,22 @@ One server per recorded client (Neovim, VS Code), shared by the module.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_lsp
 from pygls.exceptions import JsonRpcException
 
 from server.app import METHODS
 from tests.server.agent_client import (
-    CLIENTS,
     AgentClient,
     call,
-    capabilities,
     command,
-    config,
-    initialize,
     step,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 FORMS = ["request", "command"]
-
-
-@pytest_lsp.fixture(config=config(), scope="module", params=CLIENTS)
-async def client(
-    lsp_client: AgentClient,
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[None]:
-    await initialize(lsp_client, capabilities(request.param), tmp_path_factory.mktemp("default"))
-    yield
-    await lsp_client.shutdown_session()
 
 
 async def invoke(client: AgentClient, form: str, method: str, params: Any) -> Any:

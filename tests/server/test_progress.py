@@ -25,17 +25,6 @@ from tests.server.agent_client import (
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest_lsp.fixture(config=config(), scope="module", params=CLIENTS)
-async def client(
-    lsp_client: AgentClient,
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[None]:
-    await initialize(lsp_client, capabilities(request.param), tmp_path_factory.mktemp("default"))
-    yield
-    await lsp_client.shutdown_session()
-
-
 def notes_of(client: AgentClient, method: str, run_id: str) -> list[dict[str, Any]]:
     return [n for n in client.notes[method] if n["runId"] == run_id]
 
