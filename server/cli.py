@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported where used: `agentd serve` must not pay for the client side
     from server.client import Connection, JsonValue, ServerProcess
-    from server.render import Answer, Approver, Renderer
+    from server.prompt import Answer, Approver
+    from server.render import Renderer
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 
@@ -113,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
 async def _client(args: argparse.Namespace, workspace: Path) -> int:
     """Start the server, wire its messages to a renderer, run one command, shut it down."""
     from server.client import RpcError, ServerExited, ServerProcess, server_command
-    from server.render import Approver, Renderer
+    from server.prompt import Approver
+    from server.render import Renderer
 
     approver: Approver | None = None
     if args.command == "run":
@@ -309,7 +311,7 @@ async def _goals(conn: Connection, workspace: Path, as_json: bool) -> int:
 
 async def _doctor(conn: Connection, workspace: Path, as_json: bool) -> int:
     from server.client import RpcError
-    from server.render import health_report
+    from server.reports import health_report
 
     health = await conn.request("agent/health", {})
     try:  # the goals file is the workspace's part of the health
@@ -331,7 +333,8 @@ def _trace(workspace: Path, run_id: str, *, as_json: bool) -> int:
     exit 0 intact, 1 broken or cut short, 2 no such trace."""
     from engine.errors import TraceError
     from engine.trace import read_trace, trace_path  # stdlib-only modules: cheap to import
-    from server.render import marks_for, trace_text
+    from server.render import marks_for
+    from server.reports import trace_text
 
     try:
         given = Path(run_id)

@@ -29,15 +29,9 @@ import pytest
 
 from server.cli import main
 from server.client import Connection, RpcError, ServerExited
-from server.render import (
-    Approver,
-    PlainRenderer,
-    Renderer,
-    health_report,
-    marks_for,
-    step_line,
-    trace_text,
-)
+from server.prompt import Approver
+from server.render import PlainRenderer, Renderer, marks_for, step_line
+from server.reports import health_report, trace_text
 from tests.engine.procs import alive, read_pids
 
 REPO = Path(__file__).resolve().parents[2]
