@@ -141,7 +141,7 @@ class RunGoalParams(WireModel):
 
     goal: str | None = Field(default=None, min_length=1, max_length=20_000)
     workspace: str | None = None
-    steps: list[Step] | None = None
+    steps: list[Step] | None = Field(default=None, min_length=1)
     dry_run: bool = False
     approval: ApprovalMode = "prompt"
     max_parallel: Annotated[int, Field(ge=1, le=256)] | None = None
@@ -252,3 +252,64 @@ class HealthResult(WireModel):
     version: str
     planner: str
     sandbox: str
+
+
+# -- server -> client notifications and requests (docs/protocol.md "Server to client") ----------
+
+
+class RunStartedParams(WireModel):
+    """``agent/runStarted``: sent as soon as a run is accepted, before planning."""
+
+    run_id: str
+    goal: str
+    work_done_token: str | int | None = None
+
+
+class PlanReadyParams(WireModel):
+    """``agent/planReady`` (extension): the gated plan, steps ``pending`` (``planned`` if dry)."""
+
+    run_id: str
+    planner: str
+    steps: list[StepResult]
+
+
+class StepUpdatedParams(WireModel):
+    """``agent/stepUpdated``: a step's status changed."""
+
+    run_id: str
+    step: StepResult
+
+
+class OutputDeltaParams(WireModel):
+    """``agent/outputDelta``: coalesced output of a running step."""
+
+    run_id: str
+    step_id: str
+    stream: Stream
+    text: str
+
+
+PermissionKind = Literal["allow_once", "allow_always", "reject_once", "reject_always"]
+
+
+class PermissionOption(WireModel):
+    option_id: str
+    name: str
+    kind: PermissionKind
+
+
+class RequestPermissionParams(WireModel):
+    """``agent/requestPermission`` (server -> client request) for a step whose decision is ask."""
+
+    run_id: str
+    step: StepResult
+    risk: Risk
+    options: list[PermissionOption]
+
+
+class RequestPermissionResult(WireModel):
+    """The client's answer to ``agent/requestPermission``."""
+
+    model_config = ConfigDict(extra="ignore")
+    outcome: Literal["selected", "cancelled"]
+    option_id: str | None = None

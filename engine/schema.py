@@ -13,6 +13,7 @@ from pydantic.json_schema import models_json_schema
 
 from engine import models
 from engine.config import EngineConfig
+from engine.records import TraceRecord
 
 INPUTS: tuple[type[BaseModel], ...] = (
     models.RunGoalParams,
@@ -30,6 +31,12 @@ OUTPUTS: tuple[type[BaseModel], ...] = (
     models.ListGoalsResult,
     models.TraceResult,
     models.HealthResult,
+    models.RunStartedParams,
+    models.PlanReadyParams,
+    models.StepUpdatedParams,
+    models.OutputDeltaParams,
+    models.RequestPermissionParams,
+    models.RequestPermissionResult,
 )
 
 
@@ -39,9 +46,14 @@ def schema() -> dict[str, Any]:
         by_alias=True,
         title="agentd wire shapes",
     )
-    step = TypeAdapter(models.Step).json_schema(by_alias=True, ref_template="#/$defs/{model}")
-    defs.setdefault("$defs", {}).update(step.pop("$defs", {}))
-    defs["$defs"]["Step"] = step
+    unions: tuple[tuple[str, TypeAdapter[Any]], ...] = (
+        ("Step", TypeAdapter(models.Step)),
+        ("TraceRecord", TypeAdapter(TraceRecord)),
+    )
+    for name, adapter in unions:
+        shape = adapter.json_schema(by_alias=True, ref_template="#/$defs/{model}")
+        defs.setdefault("$defs", {}).update(shape.pop("$defs", {}))
+        defs["$defs"][name] = shape
     defs["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return defs
 

@@ -27,6 +27,8 @@ async def run_dag(
     If this coroutine is cancelled, every step task is cancelled and awaited (their cleanup kills
     processes) before CancelledError propagates, however many times cancellation arrives.
     """
+    if not order:
+        return {}
     loop = asyncio.get_running_loop()
     outcome: dict[str, asyncio.Future[bool]] = {step: loop.create_future() for step in order}
 

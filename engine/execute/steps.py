@@ -12,6 +12,7 @@ from typing import Any
 
 from engine.events import ApprovalOutcome, ApprovalRequest, Ask, OutputDelta, StepUpdated
 from engine.execute.files import WriteRefused, write_file_confined
+from engine.execute.output import LiveOutput
 from engine.execute.process import ProcessRunner, ProcessSpec
 from engine.models import ApprovalMode, RunCliStep, StepResult, StepStatus, Stream, WriteFileStep
 
@@ -53,6 +54,7 @@ class StepExecution:
         self.result = result
         self.started = False  # a process was spawned (its stdout belongs in RunResult.stdout)
         self.finished = False
+        self._live: LiveOutput | None = None
 
     # -- status changes --------------------------------------------------------------------
     def set_status(self, status: StepStatus) -> None:
@@ -82,6 +84,7 @@ class StepExecution:
             async with self.ctx.slots:
                 return await self._execute()
         except asyncio.CancelledError:
+            self._keep_partial_output()
             self.finish("cancelled")
             raise
         except Exception as exc:  # one crashing step never takes down the run
@@ -93,6 +96,7 @@ class StepExecution:
     async def _approved(self) -> bool:
         ctx, result = self.ctx, self.result
         if ctx.approval == "allow":
+            self._resolved(ApprovalOutcome(True, "run", detail="the run's approval is 'allow'"))
             result.approved_by = "run"
             return True
         if ctx.approval == "reject":
@@ -157,11 +161,13 @@ class StepExecution:
             kill_grace_s=ctx.kill_grace_s,
         )
 
-        def on_output(stream: Stream, text: str) -> None:
-            ctx.emit(OutputDelta(ctx.run_id, result.id, stream, ctx.redact(text)))
+        def send(stream: Stream, text: str) -> None:
+            ctx.emit(OutputDelta(ctx.run_id, result.id, stream, text))
 
+        self._live = live = LiveOutput(send, ctx.redact)
         self.started = True
-        outcome = await ctx.runner.run(spec, on_output)
+        outcome = await ctx.runner.run(spec, live.feed)
+        live.flush()
         result.exit_code = outcome.exit_code
         result.stdout = ctx.redact(outcome.stdout)
         result.stderr = ctx.redact(outcome.stderr)
@@ -171,6 +177,13 @@ class StepExecution:
         if outcome.timed_out:
             return "timedOut", {**extra, "timeoutMs": int(timeout_s * 1000)}
         return ("succeeded" if outcome.exit_code == 0 else "failed"), extra
+
+    def _keep_partial_output(self) -> None:
+        """A cancelled process still keeps what it printed before it was stopped."""
+        if self._live is not None and not self.finished:
+            self._live.flush()
+            self.result.stdout = self._live.captured("stdout")
+            self.result.stderr = self._live.captured("stderr")
 
     async def _write_file(self, step: WriteFileStep) -> tuple[StepStatus, dict[str, Any]]:
         try:

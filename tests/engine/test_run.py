@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import TypeAdapter, ValidationError
 
 from engine.config import EngineConfig
 from engine.errors import InvalidPlan, ModelNotConfigured, UnknownGoal
@@ -25,6 +26,7 @@ from engine.execute.process import OutputSink, ProcessResult, ProcessSpec
 from engine.execute.runner import SubprocessRunner
 from engine.gate.base import Verdict
 from engine.models import Risk, RunCliStep, RunGoalParams, RunResult, WriteFileStep
+from engine.records import TraceRecord
 from engine.run import Engine
 from engine.trace import read_trace
 from tests.engine.procs import alive, read_pids, wait_for_file
@@ -40,12 +42,20 @@ async def run(
 ) -> RunResult:
     engine = engine or Engine(FAST)
     handle = engine.start(RunGoalParams.model_validate(params), workspace=ws, listener=listener)
-    return await handle.result()
+    result = await handle.result()
+    trace_types(ws, result)
+    return result
+
+
+RECORD = TypeAdapter(TraceRecord)
 
 
 def trace_types(ws: Path, result: RunResult) -> list[str]:
+    """The record types of a run's trace, after checking the chain and every record's schema."""
     report = read_trace(ws / result.trace)
     assert report.verified and report.complete, report.problems
+    for record in report.records:
+        RECORD.validate_python(record)  # the records are exactly what engine.records documents
     return [r["type"] for r in report.records]
 
 
@@ -213,6 +223,7 @@ async def test_approval_callback_allow_deny_and_timeout(tmp_path: Path) -> None:
     engine = Engine(FAST)
     handle = engine.start(RunGoalParams(steps=steps), workspace=tmp_path, ask=ask)  # type: ignore[arg-type]
     result = await handle.result()
+    trace_types(tmp_path, result)
     by_id = {r.id: r for r in result.results}
     assert (by_id["yes"].status, by_id["yes"].approved_by) == ("succeeded", "user")
     assert by_id["no"].status == "rejected" and by_id["slow"].status == "rejected"
@@ -365,3 +376,43 @@ def test_engine_never_imports_the_editor_protocol() -> None:
         text = path.read_text()
         assert "import pygls" not in text and "from pygls" not in text, path
         assert "lsprotocol" not in text, path
+
+
+async def test_a_cancelled_step_keeps_what_it_printed(tmp_path: Path) -> None:
+    engine = Engine(FAST)
+    printed = asyncio.Event()
+
+    def listener(event: Event) -> None:
+        if isinstance(event, OutputDelta) and event.stream == "stderr":
+            printed.set()
+
+    cmd = "echo partial-output; echo err-out >&2; sleep 300"
+    handle = engine.start(
+        RunGoalParams(steps=[{"kind": "runCli", "cmd": cmd}]),  # type: ignore[list-item]
+        workspace=tmp_path,
+        listener=listener,
+    )
+    await asyncio.wait_for(printed.wait(), 10)
+    handle.cancel()
+    result = await handle.result()
+    step = result.results[0]
+    assert step.status == "cancelled"
+    assert (step.stdout, step.stderr) == ("partial-output\n", "err-out\n")
+    assert result.stdout == "partial-output\n"
+    finished = [
+        r for r in read_trace(tmp_path / result.trace).records if r["type"] == "step.finished"
+    ]
+    assert finished[0]["step"]["stdout"] == "partial-output\n"
+
+
+async def test_every_approval_outcome_is_in_the_trace(tmp_path: Path) -> None:
+    result = await run(tmp_path, steps=[ASK_STEP], approval="allow")
+    resolved = [
+        r for r in read_trace(tmp_path / result.trace).records if r["type"] == "approval.resolved"
+    ]
+    assert [(r["allowed"], r["by"]) for r in resolved] == [(True, "run")]
+
+
+async def test_empty_explicit_steps_are_invalid_params(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="steps"):
+        RunGoalParams.model_validate({"steps": []})
