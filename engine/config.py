@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, SecretStr
+from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from engine.models import WireModel
 
-SandboxMode = Literal["off", "auto", "bwrap"]
+SandboxMode = Literal["off", "auto"]
+"""``auto`` uses a sandbox when one is available; this version has none yet, so it runs unsandboxed
+(``agent/health`` reports the mode in effect). ``bwrap`` arrives with the bubblewrap sandbox."""
 
 
 class EngineConfig(WireModel):
@@ -29,6 +31,21 @@ class EngineConfig(WireModel):
     sandbox: SandboxMode = "off"
     output_cap_bytes: Annotated[int, Field(ge=1024)] = 256 * 1024
     kill_grace_ms: Annotated[int, Field(ge=0)] = 2000
+
+    @field_validator("sandbox", mode="before")
+    @classmethod
+    def _sandbox_available(cls, value: object) -> object:
+        if value == "bwrap":
+            raise ValueError(
+                "'bwrap' is not available in this version of agentd (the bubblewrap sandbox "
+                "comes in a later release); use 'off' or 'auto'"
+            )
+        return value
+
+    @property
+    def sandbox_in_effect(self) -> str:
+        """The sandbox that actually wraps commands: none yet, whatever was asked for."""
+        return "off"
 
     def merged(self, **changes: object) -> EngineConfig:
         """A copy with ``changes`` (Python or wire names) validated on top of this one."""

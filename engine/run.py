@@ -146,7 +146,8 @@ class Engine:
         return {
             "version": __version__,
             "planner": planner if planner == "stub" else f"{planner}:{self.config.model}",
-            "sandbox": self.config.sandbox,
+            "sandbox": self.config.sandbox_in_effect,
+            "sandboxRequested": self.config.sandbox,
             "python": sys.version.split()[0],
             "platform": platform.platform(),
             "activeRuns": len(self._runs),

@@ -98,3 +98,12 @@ def test_schema_file_is_generated_from_the_models() -> None:
     assert on_disk == render(), (
         "docs/schema.json is stale: python -m engine.schema > docs/schema.json"
     )
+
+
+def test_config_refuses_a_sandbox_it_cannot_provide() -> None:
+    from engine.config import EngineConfig
+
+    with pytest.raises(ValidationError, match="'bwrap' is not available"):
+        EngineConfig.model_validate({"sandbox": "bwrap"})
+    auto = EngineConfig.model_validate({"sandbox": "auto", "unknownKey": 1})
+    assert auto.sandbox == "auto" and auto.sandbox_in_effect == "off"
