@@ -30,6 +30,7 @@ class EngineConfig(WireModel):
     approval_timeout_ms: Annotated[int, Field(gt=0)] = 60 * 1000
     sandbox: SandboxMode = "off"
     output_cap_bytes: Annotated[int, Field(ge=1024)] = 256 * 1024
+    spill_cap_bytes: Annotated[int, Field(ge=0)] = 1 << 30  # full output kept past the cap
     kill_grace_ms: Annotated[int, Field(ge=0)] = 2000
 
     @field_validator("sandbox", mode="before")

@@ -67,6 +67,7 @@ class StepFinishedRecord(_Record):
     step_id: str
     step: StepResult
     spilled: dict[Stream, str] | None = None  # workspace-relative files with the full output
+    spill_truncated: bool | None = None  # a spill file stopped at spillCapBytes
     timeout_ms: int | None = None
     bytes: int | None = None  # bytes written by a writeFile step
     error: str | None = None

@@ -303,6 +303,7 @@ class _Pipeline:
             approval_timeout_s=config.approval_timeout_ms / 1000,
             step_timeout_s=(params.step_timeout_ms or config.step_timeout_ms) / 1000,
             output_cap=config.output_cap_bytes,
+            spill_cap=config.spill_cap_bytes,
             kill_grace_s=config.kill_grace_ms / 1000,
             trace=self.trace.write,
             emit=self.emit,

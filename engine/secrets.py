@@ -1,17 +1,18 @@
 """Secrets: which environment variables hold credentials, scrubbing them, redacting text.
 
 Steps never see a secret-named variable (the model API key above all), and every line that
-reaches a trace or a client can be passed through a ``Redactor``.
+reaches a trace, a client or a spill file can be passed through a ``Redactor``.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 REDACTED = "[REDACTED]"
 MIN_ENV_SECRET_LENGTH = 6  # shorter values ("1", "true") would redact ordinary words
+STREAM_FLUSH_AT = 64 * 1024  # bytes a stream redactor holds at most while waiting for a newline
 
 # A name part equal to one of these marks a credential (OPENAI_API_KEY, DB_PASS, X_AUTH).
 _SECRET_WORDS = frozenset(
@@ -145,3 +146,56 @@ class Redactor:
 def _mask(match: re.Match[str]) -> str:
     keep = match.groupdict().get("keep")
     return (keep or "") + REDACTED
+
+
+_WHITESPACE = tuple(bytes([c]) for c in b" \t\n\r\v\f")
+_PEM_BEGIN = b"-----BEGIN "
+_PEM_END = b"-----END "
+
+
+class StreamRedactor:
+    """Redacts a byte stream that arrives in arbitrary pieces (a spill file's content).
+
+    A token split between two pieces must still be masked whole, so bytes are held back to the
+    last newline, and a PEM block until its END line. Past ``flush_at`` bytes without a newline
+    the stream is cut after its last whitespace, or anywhere when there is none (a PEM block
+    that long is then redacted only up to the cut). Bytes are decoded with ``surrogateescape``,
+    so whatever is not a secret -- invalid UTF-8 included -- comes out byte for byte.
+    """
+
+    def __init__(self, redact: Callable[[str], str], flush_at: int = STREAM_FLUSH_AT) -> None:
+        self._redact = redact
+        self._flush_at = flush_at
+        self._pending = bytearray()
+
+    def feed(self, data: bytes | bytearray | memoryview) -> bytes:
+        """The redacted bytes that are ready to be written; the rest waits for the next piece."""
+        pending = self._pending
+        pending += data
+        end = self._cut(pending)
+        if not end:
+            return b""
+        ready = pending[:end]
+        del pending[:end]
+        return self._apply(ready)
+
+    def flush(self) -> bytes:
+        """Everything still held, redacted (the stream has ended)."""
+        ready, self._pending = self._pending, bytearray()
+        return self._apply(ready) if ready else b""
+
+    def _apply(self, raw: bytearray) -> bytes:
+        text = raw.decode("utf-8", "surrogateescape")
+        return self._redact(text).encode("utf-8", "surrogateescape")
+
+    def _cut(self, pending: bytearray) -> int:
+        """How many bytes of ``pending`` can be redacted now without splitting a secret."""
+        end = pending.rfind(b"\n") + 1
+        begin = pending.rfind(_PEM_BEGIN, 0, end)
+        if begin >= 0 and pending.find(_PEM_END, begin, end) < 0:
+            end = begin
+        if len(pending) - end >= self._flush_at:
+            floor = len(pending) - self._flush_at  # so that less than flush_at stays held
+            space = max(pending.rfind(ws, floor) for ws in _WHITESPACE)
+            end = space + 1 if space >= 0 else len(pending)
+        return end

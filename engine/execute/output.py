@@ -11,6 +11,7 @@ from collections.abc import Callable
 from engine.models import Stream
 
 LINE_LIMIT = 8192
+KEY_BEGIN, KEY_END, KEY_LIMIT = "-----BEGIN ", "-----END ", 64 * 1024
 
 Send = Callable[[Stream, str], None]
 
@@ -28,7 +29,10 @@ class LiveOutput:
         self._captured[stream].append(text)
         pending = self._pending[stream] + text
         cut = pending.rfind("\n") + 1
-        if cut == 0 and len(pending) >= LINE_LIMIT:
+        key = pending.rfind(KEY_BEGIN)
+        if key >= 0 and KEY_END not in pending[key:] and len(pending) < KEY_LIMIT:
+            cut = min(cut, key)  # a private key is redacted whole: hold it until its END line
+        elif cut == 0 and len(pending) >= LINE_LIMIT:
             cut = len(pending)
         if cut:
             self._send(stream, self._redact(pending[:cut]))

@@ -9,6 +9,8 @@ from typing import Protocol
 
 from engine.models import Stream
 
+DEFAULT_SPILL_CAP = 1 << 30  # 1 GiB per stream: `yes` under a long timeout must not fill the disk
+
 OutputSink = Callable[[Stream, str], None]
 """Receives decoded output as it arrives, only up to the capture cap (never the flood past it)."""
 
@@ -23,6 +25,10 @@ class ProcessSpec:
     spill_dir: Path  # full output goes to spill_dir/<spill_name>.<stream> once past the cap
     spill_name: str
     kill_grace_s: float = 2.0
+    # Masks secrets in what is spilled to disk; the captured text and ``on_output`` are left
+    # to the caller. Applied to whole lines (see ``engine.secrets.StreamRedactor``).
+    redact: Callable[[str], str] | None = None
+    spill_cap: int = DEFAULT_SPILL_CAP  # bytes at most in each spill file; the rest is drained
 
 
 @dataclass(slots=True)
@@ -34,6 +40,7 @@ class ProcessResult:
     timed_out: bool
     duration_ms: int
     spilled: dict[Stream, Path] = field(default_factory=dict)
+    spill_truncated: bool = False  # a spill file stopped at spill_cap: it holds only the start
 
 
 class ProcessRunner(Protocol):

@@ -14,16 +14,13 @@ import logging
 import os
 import signal
 import subprocess
-import sys
-import threading
 import time
-import warnings
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVarTuple
 
 from engine.execute.process import OutputSink, ProcessResult, ProcessSpec
+from engine.execute.watcher import use_pidfd_child_watcher
 from engine.models import Stream
+from engine.secrets import StreamRedactor
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +41,8 @@ class SubprocessRunner:
       after ``kill_grace_s``): background children never outlive the step, and the remaining
       output is drained for at most a short bounded time.
     - Each stream keeps at most ``output_cap`` bytes in memory; past it the full stream is
-      spilled to ``spill_dir/<spill_name>.<stream>`` while reading continues.
+      spilled to ``spill_dir/<spill_name>.<stream>`` (through ``spec.redact`` when set, and
+      up to ``spill_cap`` bytes: ``spill_truncated`` tells) while reading continues.
     - Raises OSError when the process cannot be started (missing cwd, fd exhaustion).
     - Processes that leave the group on purpose (``setsid``) escape it; only a sandbox
       (a PID namespace) can catch those.
@@ -92,7 +90,7 @@ class SubprocessRunner:
             out.close()
             err.close()
         returncode = transport.get_returncode()
-        spilled = {c.stream: c.spill_path for c in (out, err) if c.spilled}
+        spilled = {c.stream: c.spill.path for c in (out, err) if c.spilled}
         return ProcessResult(
             exit_code=returncode if returncode is not None and returncode >= 0 else None,
             stdout=out.text(),
@@ -101,6 +99,7 @@ class SubprocessRunner:
             timed_out=timed_out,
             duration_ms=round((time.monotonic() - started) * 1000),
             spilled=spilled,
+            spill_truncated=out.spill.cut or err.spill.cut,
         )
 
 
@@ -130,14 +129,11 @@ class _Capture:
         self.stream: Stream = stream
         self.cap = spec.output_cap
         self.on_output = on_output
-        self.spill_dir = spec.spill_dir
-        self.spill_path = spec.spill_dir / f"{spec.spill_name}.{stream}"
+        self.spill = _Spill(stream, spec)
         self.size = 0
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._kept = bytearray()  # raw prefix, written first when the spill starts
         self._parts: list[str] = []
-        self._spill_fd: int | None = None
-        self._spill_failed = False
 
     @property
     def truncated(self) -> bool:
@@ -145,7 +141,7 @@ class _Capture:
 
     @property
     def spilled(self) -> bool:
-        return self.truncated and not self._spill_failed
+        return self.truncated and not self.spill.failed
 
     def feed(self, data: bytes | bytearray) -> None:
         room = self.cap - self.size
@@ -157,8 +153,11 @@ class _Capture:
             if text:
                 self._parts.append(text)
                 self._emit(text)
-        if self.size > self.cap and not self._spill_failed:
-            self._spill(memoryview(data)[max(room, 0) :])
+        if self.size > self.cap:
+            if self._kept:
+                self.spill.write(self._kept)
+                self._kept = bytearray()
+            self.spill.write(memoryview(data)[max(room, 0) :])
 
     def text(self) -> str:
         if not self.truncated:  # a cut capture drops a half char instead of showing U+FFFD
@@ -168,9 +167,7 @@ class _Capture:
         return "".join(self._parts)
 
     def close(self) -> None:
-        if self._spill_fd is not None:
-            os.close(self._spill_fd)
-            self._spill_fd = None
+        self.spill.close()
 
     def _emit(self, text: str) -> None:
         if self.on_output is None:
@@ -181,18 +178,54 @@ class _Capture:
             log.exception("output listener failed; no more output is sent to it")
             self.on_output = None
 
-    def _spill(self, rest: memoryview) -> None:
+
+class _Spill:
+    """A stream's spill file: its whole output, redacted when asked, cut at ``spill_cap`` bytes.
+
+    Past the cap, or after a failure, the output is dropped (the caller keeps draining).
+    """
+
+    def __init__(self, stream: Stream, spec: ProcessSpec) -> None:
+        self.path = spec.spill_dir / f"{spec.spill_name}.{stream}"
+        self.cap = spec.spill_cap
+        self.written = 0
+        self.cut = False  # output was dropped at the cap
+        self.failed = False
+        self._redactor = None if spec.redact is None else StreamRedactor(spec.redact)
+        self._fd: int | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self.failed or self.cut:
+            return
         try:
-            if self._spill_fd is None:
-                self._spill_fd = _open_spill(self.spill_dir, self.spill_path.name)
-                _write_all(self._spill_fd, memoryview(self._kept))
-                self._kept = bytearray()
-            _write_all(self._spill_fd, rest)
-        except OSError:
-            log.exception("cannot spill %s to %s; discarding the rest", self.stream, self.spill_dir)
-            self._spill_failed = True
-            self._kept = bytearray()
-            self.close()
+            if self._fd is None:
+                self._fd = _open_spill(self.path.parent, self.path.name)
+            self._put(self._fd, data if self._redactor is None else self._redactor.feed(data))
+        except Exception:  # OSError, or a redaction bug: never write unredacted output
+            self._fail()
+
+    def close(self) -> None:
+        if self._redactor is not None and self._fd is not None and not (self.failed or self.cut):
+            try:
+                self._put(self._fd, self._redactor.flush())
+            except Exception:
+                self._fail()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _put(self, fd: int, data: bytes | bytearray | memoryview) -> None:
+        room = self.cap - self.written
+        if len(data) > room:
+            data, self.cut = data[:room], True
+        _write_all(fd, memoryview(data))
+        self.written += len(data)
+
+    def _fail(self) -> None:
+        log.exception("cannot spill to %s; discarding the rest", self.path)
+        self.failed = True
+        self._redactor = None
+        self.close()
 
 
 def _open_spill(spill_dir: Path, name: str) -> int:
@@ -323,103 +356,3 @@ async def _wait_event(event: asyncio.Event, within_s: float) -> bool:
     except TimeoutError:
         return False
     return True
-
-
-# --- Python 3.11: pidfd child watcher -------------------------------------------------------
-
-_watcher_policy: object | None = None  # the policy whose watcher was already looked at
-_watcher_lock = threading.Lock()
-
-
-def use_pidfd_child_watcher() -> None:
-    """On Python 3.11, replace the thread-per-child watcher by pidfd watchers (one per loop).
-
-    Cheap after the first call. Does nothing on 3.12+ (pidfd is the default there), without
-    pidfd support (Linux < 5.3), for other event loop policies, or when someone chose a watcher.
-    """
-    global _watcher_policy
-    if sys.version_info >= (3, 12):
-        return
-    policy = asyncio.get_event_loop_policy()
-    if policy is _watcher_policy:
-        return
-    with _watcher_lock:
-        if policy is not _watcher_policy and type(policy) is asyncio.DefaultEventLoopPolicy:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                current = policy.get_child_watcher()
-                if type(current) is asyncio.ThreadedChildWatcher and _pidfd_works():
-                    # ThreadedChildWatcher.close() leaves its in-flight (daemon) threads running.
-                    policy.set_child_watcher(_PidfdWatcherPerLoop())
-        _watcher_policy = policy
-
-
-def _pidfd_works() -> bool:
-    try:
-        os.close(os.pidfd_open(os.getpid()))
-    except (AttributeError, OSError):
-        return False
-    return True
-
-
-if sys.version_info < (3, 12):
-    _Ts = TypeVarTuple("_Ts")
-
-    class _PidfdWatcherPerLoop(asyncio.AbstractChildWatcher):
-        """One ``PidfdChildWatcher`` per running loop.
-
-        The policy holds a single watcher, but a ``PidfdChildWatcher`` serves one loop, and the
-        policy re-attaches it only for main-thread loops: a loop in another thread (or a loop
-        closed by an earlier ``asyncio.run``) would get "watcher is not activated" or its
-        children watched by a foreign loop. Keying by the running loop avoids both.
-        """
-
-        def __init__(self) -> None:
-            self._by_loop: dict[asyncio.AbstractEventLoop, asyncio.PidfdChildWatcher] = {}
-            self._lock = threading.Lock()
-
-        def _for_running_loop(self) -> asyncio.PidfdChildWatcher:
-            loop = asyncio.get_running_loop()
-            with self._lock:
-                watcher = self._by_loop.get(loop)
-                if watcher is None:
-                    self._forget_closed_loops()
-                    watcher = asyncio.PidfdChildWatcher()
-                    watcher.attach_loop(loop)
-                    self._by_loop[loop] = watcher
-                return watcher
-
-        def _forget_closed_loops(self) -> None:
-            for loop in [loop for loop in self._by_loop if loop.is_closed()]:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)  # "pending handlers"
-                    self._by_loop.pop(loop).close()  # closes its pidfds
-
-        def add_child_handler(
-            self, pid: int, callback: Callable[[int, int, *_Ts], object], *args: *_Ts
-        ) -> None:
-            self._for_running_loop().add_child_handler(pid, callback, *args)
-
-        def remove_child_handler(self, pid: int) -> bool:
-            with self._lock:
-                watchers = list(self._by_loop.values())
-            return any(w.remove_child_handler(pid) for w in watchers)
-
-        def attach_loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
-            pass  # each running loop gets its own watcher on first use
-
-        def close(self) -> None:
-            with self._lock:
-                watchers = list(self._by_loop.values())
-                self._by_loop.clear()
-            for watcher in watchers:
-                watcher.close()
-
-        def is_active(self) -> bool:
-            return True  # subprocesses are only started from a running loop
-
-        def __enter__(self) -> _PidfdWatcherPerLoop:
-            return self
-
-        def __exit__(self, *exc_info: object) -> None:
-            pass

@@ -37,6 +37,7 @@ class StepContext:
     approval_timeout_s: float
     step_timeout_s: float
     output_cap: int
+    spill_cap: int
     kill_grace_s: float
     trace: TraceWrite
     emit: Emit
@@ -159,6 +160,8 @@ class StepExecution:
             spill_dir=ctx.runs_dir / ctx.run_id,
             spill_name=result.id,
             kill_grace_s=ctx.kill_grace_s,
+            redact=ctx.redact,
+            spill_cap=ctx.spill_cap,
         )
 
         def send(stream: Stream, text: str) -> None:
@@ -174,6 +177,8 @@ class StepExecution:
         result.truncated = outcome.truncated
         spilled = {s: p.relative_to(ctx.workspace).as_posix() for s, p in outcome.spilled.items()}
         extra: dict[str, Any] = {"spilled": spilled} if spilled else {}
+        if outcome.spill_truncated:
+            extra["spillTruncated"] = True
         if outcome.timed_out:
             return "timedOut", {**extra, "timeoutMs": int(timeout_s * 1000)}
         return ("succeeded" if outcome.exit_code == 0 else "failed"), extra

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from engine.execute.output import LINE_LIMIT, LiveOutput
 from engine.models import Stream
 
@@ -43,3 +45,15 @@ def test_captured_keeps_everything_redacted() -> None:
     live.feed("stdout", "a tok-")
     live.feed("stdout", "secret b")
     assert live.captured("stdout") == "a [REDACTED] b" and live.captured("stderr") == ""
+
+
+def test_a_private_key_is_held_until_its_end_line() -> None:
+    sent: list[tuple[Stream, str]] = []
+
+    def redact(text: str) -> str:
+        return re.sub(r"-----BEGIN KEY-----.*?-----END KEY-----", "[REDACTED]", text, flags=re.S)
+
+    live = LiveOutput(lambda stream, text: sent.append((stream, text)), redact)
+    live.feed("stdout", "before\n-----BEGIN KEY-----\nAAAA\n")
+    live.feed("stdout", "BBBB\n-----END KEY-----\nafter\n")
+    assert "".join(text for _, text in sent) == "before\n[REDACTED]\nafter\n"

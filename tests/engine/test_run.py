@@ -50,6 +50,11 @@ async def run(
 RECORD = TypeAdapter(TraceRecord)
 
 
+def records(ws: Path, result: RunResult, type_: str) -> list[dict[str, Any]]:
+    """The run's trace records of one type."""
+    return [r for r in read_trace(ws / result.trace).records if r["type"] == type_]
+
+
 def trace_types(ws: Path, result: RunResult) -> list[str]:
     """The record types of a run's trace, after checking the chain and every record's schema."""
     report = read_trace(ws / result.trace)
@@ -230,8 +235,7 @@ async def test_approval_callback_allow_deny_and_timeout(tmp_path: Path) -> None:
     assert {r.step.status for r in asked} == {"awaitingApproval"}
     resolved = {
         r["stepId"]: (r["allowed"], r["by"], r["optionId"])
-        for r in read_trace(tmp_path / result.trace).records
-        if r["type"] == "approval.resolved"
+        for r in records(tmp_path, result, "approval.resolved")
     }
     assert resolved == {
         "yes": (True, "user", "allow_once"),
@@ -302,9 +306,7 @@ async def test_output_flood_is_capped_and_spilled(tmp_path: Path) -> None:
     )
     step = result.results[0]
     assert step.status == "succeeded" and step.truncated and len(step.stdout) == 4096
-    finished = [
-        r for r in read_trace(tmp_path / result.trace).records if r["type"] == "step.finished"
-    ]
+    finished = records(tmp_path, result, "step.finished")
     spill = tmp_path / finished[0]["spilled"]["stdout"]
     assert spill.stat().st_size == 20_000_000
 
@@ -399,20 +401,27 @@ async def test_a_cancelled_step_keeps_what_it_printed(tmp_path: Path) -> None:
     assert step.status == "cancelled"
     assert (step.stdout, step.stderr) == ("partial-output\n", "err-out\n")
     assert result.stdout == "partial-output\n"
-    finished = [
-        r for r in read_trace(tmp_path / result.trace).records if r["type"] == "step.finished"
-    ]
+    finished = records(tmp_path, result, "step.finished")
     assert finished[0]["step"]["stdout"] == "partial-output\n"
 
 
 async def test_every_approval_outcome_is_in_the_trace(tmp_path: Path) -> None:
     result = await run(tmp_path, steps=[ASK_STEP], approval="allow")
-    resolved = [
-        r for r in read_trace(tmp_path / result.trace).records if r["type"] == "approval.resolved"
-    ]
+    resolved = records(tmp_path, result, "approval.resolved")
     assert [(r["allowed"], r["by"]) for r in resolved] == [(True, "run")]
 
 
 async def test_empty_explicit_steps_are_invalid_params(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="steps"):
         RunGoalParams.model_validate({"steps": []})
+
+
+async def test_spilled_output_is_redacted_and_capped(tmp_path: Path) -> None:
+    key = "sk-proj-abcdefghijklmnop0123456789"
+    engine = Engine(FAST.merged(api_key=key, output_cap_bytes=1024, spill_cap_bytes=100_000))
+    cmd = f"i=0; while [ $i -lt 5000 ]; do echo line $i {key}; i=$((i+1)); done"
+    result = await run(tmp_path, engine=engine, steps=[{"kind": "runCli", "cmd": cmd}])
+    finished = records(tmp_path, result, "step.finished")
+    assert finished[0]["spillTruncated"] is True
+    spill = (tmp_path / finished[0]["spilled"]["stdout"]).read_text()
+    assert key not in spill and "[REDACTED]" in spill and len(spill) <= 100_000

@@ -15,6 +15,7 @@ import pytest
 from engine.execute.process import ProcessResult, ProcessSpec
 from engine.execute.runner import SubprocessRunner, _Capture
 from engine.models import Stream
+from engine.secrets import REDACTED, Redactor
 
 HANG_GUARD_S = 30.0  # generous: only catches hangs, never measures speed
 
@@ -214,7 +215,7 @@ async def test_output_past_the_cap_is_spilled_whole(tmp_path: Path) -> None:
     assert result.stdout == full[:1000]
     assert "".join(text for stream, text in sink if stream == "stdout") == result.stdout
     assert result.stderr == "small\n"
-    assert set(result.spilled) == {"stdout"}
+    assert set(result.spilled) == {"stdout"} and not result.spill_truncated
     spill = result.spilled["stdout"]
     assert spill == tmp_path / ".agent/runs/r1/s1.stdout"
     assert spill.read_text() == full
@@ -233,6 +234,55 @@ async def test_spill_does_not_follow_a_planted_symlink(tmp_path: Path) -> None:
     assert result.spilled["stdout"].stat().st_size == len(
         "".join(f"{i}\n" for i in range(1, 10001))
     )
+
+
+OPENAI_KEY = "sk-proj-" + "A1b2C3d4E5" * 4
+GITHUB_TOKEN = "ghp_" + "x1Y2z3" * 6
+
+
+async def test_spill_is_redacted_and_keeps_other_bytes(tmp_path: Path) -> None:
+    """Regression: the spill file held the very secrets the trace and the results mask."""
+    line = (
+        f"key={OPENAI_KEY} ".encode() + b"\xff\xe2\x82 \xc3\xa9 " + f"gh={GITHUB_TOKEN}\n".encode()
+    )
+    (tmp_path / "out.bin").write_bytes(line * 3000 + f"end {OPENAI_KEY}".encode())
+    result = await run(tmp_path, "cat out.bin", output_cap=1000, redact=Redactor().redact)
+    assert result.exit_code == 0 and result.truncated and not result.spill_truncated
+    clean = line.replace(OPENAI_KEY.encode(), REDACTED.encode())
+    clean = clean.replace(GITHUB_TOKEN.encode(), REDACTED.encode())
+    assert result.spilled["stdout"].read_bytes() == clean * 3000 + f"end {REDACTED}".encode()
+    assert result.stdout.startswith(f"key={OPENAI_KEY} ")  # the capture is the caller's to redact
+
+
+async def test_spill_stops_at_its_cap_while_draining_goes_on(tmp_path: Path) -> None:
+    cmd = "head -c 5000000 /dev/zero | tr '\\0' x; echo done >&2"
+    result = await run(tmp_path, cmd, output_cap=1000, spill_cap=20_000)
+    assert result.exit_code == 0 and not result.timed_out and result.stderr == "done\n"
+    assert result.truncated and result.spill_truncated
+    assert result.spilled["stdout"].read_bytes() == b"x" * 20_000
+
+
+async def test_redacted_spill_is_cut_after_redaction(tmp_path: Path) -> None:
+    cmd = f"yes '{OPENAI_KEY}' | head -n 100000"
+    result = await run(tmp_path, cmd, output_cap=100, spill_cap=1005, redact=Redactor().redact)
+    assert result.exit_code == 0 and result.spill_truncated
+    assert result.spilled["stdout"].read_bytes() == (f"{REDACTED}\n".encode() * 101)[:1005]
+
+
+async def test_spill_without_redaction_is_not_truncated_at_the_cap(tmp_path: Path) -> None:
+    result = await run(tmp_path, "head -c 20000 /dev/zero", output_cap=1000, spill_cap=20_000)
+    assert result.truncated and not result.spill_truncated
+    assert result.spilled["stdout"].stat().st_size == 20_000
+
+
+async def test_a_failing_redaction_writes_nothing_unredacted(tmp_path: Path) -> None:
+    def broken(text: str) -> str:
+        raise RuntimeError("redactor bug")
+
+    result = await run(tmp_path, f"seq 1 1000; echo {OPENAI_KEY}", output_cap=100, redact=broken)
+    assert result.exit_code == 0 and result.truncated and result.spilled == {}
+    spill = tmp_path / ".agent/runs/r1/s1.stdout"
+    assert not spill.exists() or OPENAI_KEY.encode() not in spill.read_bytes()
 
 
 def peak_rss_reset() -> None:
@@ -321,8 +371,10 @@ async def test_many_steps_in_parallel(tmp_path: Path) -> None:
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="3.12+ uses pidfd by default")
 async def test_pidfd_watcher_is_used_on_311(tmp_path: Path) -> None:
     await run(tmp_path, "true")
+    from engine.execute.watcher import _PidfdWatcherPerLoop
+
     watcher = asyncio.get_event_loop_policy().get_child_watcher()
-    assert type(watcher).__name__ == "_PidfdWatcherPerLoop"
+    assert isinstance(watcher, _PidfdWatcherPerLoop)
     threads_before = threading.active_count()
     await asyncio.gather(*(run(tmp_path, "sleep 0.2") for _ in range(5)))
     assert threading.active_count() == threads_before

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from engine.secrets import REDACTED, Redactor, is_secret_name, scrub_env
+from engine.secrets import REDACTED, Redactor, StreamRedactor, is_secret_name, scrub_env
 
 OPENAI_KEY = "sk-proj-" + "A1b2C3d4E5" * 4
 GITHUB_TOKEN = "ghp_" + "x1Y2z3" * 6
@@ -155,3 +155,55 @@ def test_json_escaped_lines_are_redacted() -> None:
 def test_clean_text_is_returned_as_is() -> None:
     text = "PASSED tests/test_x.py::test_y\n" * 1000
     assert Redactor(["some-secret-value"]).redact(text) is text
+
+
+def stream_through(redactor: StreamRedactor, pieces: list[bytes]) -> list[bytes]:
+    """What the redactor hands out for each piece, then for the final flush."""
+    return [redactor.feed(piece) for piece in pieces] + [redactor.flush()]
+
+
+def test_stream_masks_a_token_split_across_pieces() -> None:
+    line = f"key={OPENAI_KEY} and {GITHUB_TOKEN}\n".encode()
+    pieces = [line[:10], line[10:30], line[30:] + b"tail ", b"done"]
+    out = stream_through(StreamRedactor(Redactor().redact), pieces)
+    assert b"".join(out) == f"key={REDACTED} and {REDACTED}\ntail done".encode()
+    assert out[:2] == [b"", b""]  # nothing is handed out before the line is whole
+
+
+def test_stream_keeps_every_other_byte_as_it_was() -> None:
+    binary = bytes(range(256)) + b"\xed\xa0\x80\xc3" + "caf\u00e9 \u20ac".encode()
+    data = binary + f" {OPENAI_KEY}\n".encode() + binary
+    redactor = StreamRedactor(Redactor().redact)
+    out = b"".join(stream_through(redactor, [data[i : i + 7] for i in range(0, len(data), 7)]))
+    assert out == binary + f" {REDACTED}\n".encode() + binary
+
+
+def test_stream_without_newline_is_cut_at_whitespace() -> None:
+    redactor = StreamRedactor(Redactor().redact, flush_at=100)
+    words = b"word " * 30  # 150 bytes, no newline
+    first = redactor.feed(words + OPENAI_KEY[:10].encode())
+    assert first == words  # cut after the last whitespace, so the token is held whole
+    rest = redactor.feed(OPENAI_KEY[10:].encode()) + redactor.flush()
+    assert rest == REDACTED.encode()
+
+
+def test_stream_without_any_whitespace_is_cut_at_the_limit() -> None:
+    redactor = StreamRedactor(Redactor().redact, flush_at=100)
+    assert redactor.feed(b"x" * 99) == b""
+    assert redactor.feed(b"y" * 51) == b"x" * 99 + b"y" * 51
+    assert redactor.flush() == b""
+
+
+def test_stream_holds_a_private_key_until_its_end_line() -> None:
+    key = b"-----BEGIN RSA PRIVATE KEY-----\nMIIE\nabcd\nefgh\n-----END RSA PRIVATE KEY-----\n"
+    data = b"before\n" + key + b"after\n"
+    pieces = [data[:40], data[40:60], data[60:]]  # the block spans three pieces
+    out = stream_through(StreamRedactor(Redactor().redact), pieces)
+    assert b"".join(out) == f"before\n{REDACTED}\nafter\n".encode()
+    assert out[0] == b"before\n"
+
+
+def test_stream_passes_clean_output_through() -> None:
+    redactor = StreamRedactor(Redactor(["some-secret-value"]).redact)
+    text = b"PASSED tests/test_x.py::test_y\n" * 1000
+    assert redactor.feed(text) == text and redactor.flush() == b""
