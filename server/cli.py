@@ -54,13 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = client_command("run", "run a goal (or explicit --step commands) and show it live")
     run.add_argument("goal", nargs="?", metavar="GOAL", help="goal id or free text")
-    run.add_argument(
+    run.add_argument(  # one CMD per flag: a greedy list would swallow the GOAL after it
         "--step",
-        action="extend",
-        nargs="+",
+        action="append",
         default=[],
         metavar="CMD",
-        help="run these shell commands instead of planning, one after another",
+        help="run this shell command instead of planning; repeat for more, run one after another",
     )
     run.add_argument("--parallel", action="store_true", help="run the --step commands in parallel")
     run.add_argument("--dry-run", action="store_true", help="plan and gate only; run nothing")

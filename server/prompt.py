@@ -1,21 +1,27 @@
-"""Approval prompts of `agentd run`: --yes / --no answer them, a terminal asks, else reject."""
+"""Approval prompts of `agentd run`: --yes / --no answer them, a terminal asks, else nobody does.
+
+"Nobody" answers without choosing (``{"outcome": "cancelled"}``, no action), so the trace records
+no option where ``--no`` records ``reject_once``: both refuse the step, only one was a choice.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import sys
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from server.client import JsonValue
 from server.render import Renderer
 
-Answer = Literal["allow", "reject"] | None
+Answer: TypeAlias = Literal["allow", "reject"] | None
+Choice: TypeAlias = Literal["allow", "always", "reject"] | None  # None: nobody could choose
+_REPLIES: dict[str, Choice] = {"y": "allow", "yes": "allow", "a": "always", "always": "always"}
 
 
 class Approver:
     """Answers the server's approval prompts: ``--yes`` allows, ``--no`` rejects, a terminal asks,
-    and anything else rejects (nobody is there to ask)."""
+    and otherwise nobody chooses (the server then rejects the step)."""
 
     def __init__(self, answer: Answer, *, interactive: bool, renderer: Renderer) -> None:
         self.answer = answer
@@ -30,6 +36,8 @@ class Approver:
         choice = await self._decide(
             f"{step.get('id')} {step.get('cmd') or 'write ' + str(step.get('path'))}", risk
         )
+        if choice is None:
+            return {"outcome": "cancelled"}
         wanted = {
             "allow": ["allow_once", "allow_always"],
             "always": ["allow_always", "allow_once"],
@@ -45,6 +53,8 @@ class Approver:
         """``window/showMessageRequest`` (a server's fallback): pick Allow once / Reject."""
         titles = [str(a.get("title")) for a in params.get("actions") or []]
         choice = await self._decide(str(params.get("message", "")), {})
+        if choice is None:
+            return None  # dismissed: no action chosen
         wanted = {"allow": "Allow once", "always": "Allow always", "reject": "Reject"}[choice]
         if wanted in titles:
             return {"title": wanted}
@@ -52,13 +62,13 @@ class Approver:
             return {"title": "Allow once"}
         return None
 
-    async def _decide(self, what: str, risk: dict[str, JsonValue]) -> str:
+    async def _decide(self, what: str, risk: dict[str, JsonValue]) -> Choice:
         if self.answer is not None:
             self.renderer.log(f"{self.answer}: {what}")
             return self.answer
         if not self.interactive:
             self.renderer.note(f"rejected (no terminal to ask; use --yes or --no): {what}")
-            return "reject"
+            return None
         async with self._one_at_a_time:
             reasons = "; ".join(str(r) for r in risk.get("reasons") or [])
             level = (
@@ -71,9 +81,7 @@ class Approver:
                 )
                 self.renderer.err.flush()
                 reply = (await read_terminal_line()).strip().lower()
-        return {"y": "allow", "yes": "allow", "a": "always", "always": "always"}.get(
-            reply, "reject"
-        )
+        return _REPLIES.get(reply, "reject")  # Enter, end of input or anything else: reject
 
 
 async def read_terminal_line() -> str:

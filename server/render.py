@@ -18,7 +18,7 @@ from server.client import JsonValue
 FINAL = frozenset(
     ["succeeded", "failed", "timedOut", "cancelled", "denied", "rejected", "skipped", "planned"]
 )
-TAIL_LINES = 10
+TAIL_LINES = 20
 
 
 def _can_encode(stream: TextIO, text: str) -> bool:
@@ -29,11 +29,14 @@ def _can_encode(stream: TextIO, text: str) -> bool:
     return True
 
 
+# Status marks ("" for any other status) and "more" for the note before an output tail.
+_MARKS = {"succeeded": "✓", "failed": "✗", "timedOut": "✗", "planned": "·", "": "⊘", "more": "…"}
+_ASCII = {"succeeded": "+", "failed": "x", "timedOut": "x", "planned": ".", "": "-", "more": "..."}
+
+
 def marks_for(stream: TextIO) -> dict[str, str]:
     """Status marks: check marks where the stream can show them, ASCII otherwise."""
-    if _can_encode(stream, "✓✗·⊘—"):
-        return {"succeeded": "✓", "failed": "✗", "timedOut": "✗", "planned": "·", "": "⊘"}
-    return {"succeeded": "+", "failed": "x", "timedOut": "x", "planned": ".", "": "-"}
+    return dict(_MARKS if _can_encode(stream, "".join(_MARKS.values())) else _ASCII)
 
 
 def step_line(step: dict[str, JsonValue], marks: dict[str, str]) -> str:
@@ -70,10 +73,24 @@ def summary_line(result: dict[str, JsonValue]) -> str:
     )
 
 
-def output_tail(step: dict[str, JsonValue], lines: int = TAIL_LINES) -> list[str]:
-    """The last lines a step printed (stderr first: that is where failures explain themselves)."""
-    text = str(step.get("stderr") or "") or str(step.get("stdout") or "")
-    return text.rstrip("\n").splitlines()[-lines:] if text.strip() else []
+def output_tail(text: str, more: str, lines: int = TAIL_LINES) -> list[str]:
+    """The last ``lines`` lines of ``text``, after a ``… N more lines`` note if there were more."""
+    if not text.strip():
+        return []
+    every = text.rstrip("\n").splitlines()
+    hidden = len(every) - lines
+    return ([f"{more} {hidden} more lines"] if hidden > 0 else []) + every[-lines:]
+
+
+def step_output(step: dict[str, JsonValue], marks: dict[str, str], *, verbose: bool) -> list[str]:
+    """What to show under a finished step's line: a succeeded step's stdout; a failed one's
+    stdout and then stderr (where failures explain themselves); both for any step if verbose."""
+    status = step.get("status")
+    if verbose or status in ("failed", "timedOut"):
+        streams = ["stdout", "stderr"]
+    else:
+        streams = ["stdout"] if status == "succeeded" else []
+    return [line for s in streams for line in output_tail(str(step.get(s) or ""), marks["more"])]
 
 
 class Renderer:
@@ -131,7 +148,7 @@ class JsonRenderer(Renderer):
 
 
 class PlainRenderer(Renderer):
-    """One line per finished step and a summary: for pipes, logs and CI."""
+    """One line per finished step, the tail of its output, and a summary: for pipes, logs, CI."""
 
     def __init__(self, out: TextIO | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -146,8 +163,8 @@ class PlainRenderer(Renderer):
 
     def emit_step(self, step: dict[str, JsonValue]) -> None:
         self.out.write(step_line(step, self.marks) + "\n")
-        if self.verbose or step.get("status") in ("failed", "timedOut"):
-            self.out.writelines(f"    | {line}\n" for line in output_tail(step))
+        output = step_output(step, self.marks, verbose=self.verbose)
+        self.out.writelines(f"    | {line}\n" for line in output)
         self.out.flush()
 
     def finish(self, result: dict[str, JsonValue]) -> None:
@@ -217,9 +234,8 @@ class RichRenderer(PlainRenderer):
 
         status = str(step.get("status"))
         self.console.print(Text(step_line(step, self.marks), style=_STYLES.get(status, "yellow")))
-        if self.verbose or status in ("failed", "timedOut"):
-            for line in output_tail(step):
-                self.console.print(Text(f"    │ {line}", style="dim"))
+        for line in step_output(step, self.marks, verbose=self.verbose):
+            self.console.print(Text(f"    │ {line}", style="dim"))
 
     def finish(self, result: dict[str, JsonValue]) -> None:
         for step in result.get("results") or []:

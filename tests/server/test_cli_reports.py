@@ -1,0 +1,72 @@
+"""`agentd goals`, `agentd trace` and `agentd doctor`: their reports alone, then end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from server.reports import health_report, trace_text
+from tests.server.cli_helpers import agentd, run_json
+
+
+def test_health_report_in_words() -> None:
+    health = {"version": "0.1.0", "planner": "stub", "sandbox": "off", "python": "3.11.7"}
+    goals = {"goals": [{"id": "check", "source": "workspace"}, {"id": "x", "source": "builtin"}]}
+    healthy, text = health_report(health, "/w", goals, None)
+    assert healthy and "planner: stub" in text and "goals: 2, 1 of them" in text
+    healthy, text = health_report(health, "/w", None, "goals.toml: line 3: bad")
+    assert not healthy and "problem: goals.toml: line 3: bad" in text
+
+
+def test_trace_text_says_whether_the_chain_holds() -> None:
+    marks = {"succeeded": "+", "failed": "x"}
+    records = [{"seq": 0, "ts": "t", "type": "run.finished", "prev": "", "status": "succeeded"}]
+    ok = trace_text("t.jsonl", records, [], truncated=False, complete=True, marks=marks)
+    assert "status=succeeded" in ok and ok.endswith("+ hash chain verified (1 records)")
+    bad = trace_text(
+        "t.jsonl", records, ["line 1: prev"], truncated=False, complete=False, marks=marks
+    )
+    assert "x hash chain BROKEN:\n  line 1: prev" in bad
+
+
+def test_goals_lists_builtin_and_workspace_goals(tmp_path: Path) -> None:
+    (tmp_path / ".agent").mkdir()
+    (tmp_path / ".agent" / "goals.toml").write_text(
+        '[goals.check]\ntitle = "Lint and test"\nsteps = [{ id = "t", run = "true" }]\n'
+    )
+    done = agentd("goals", cwd=tmp_path)
+    assert done.returncode == 0
+    rows = {line.split()[0]: line for line in done.stdout.splitlines()[1:]}
+    assert "swe.analyze" in rows and "builtin" in rows["swe.analyze"]
+    assert "Lint and test" in rows["check"] and "workspace" in rows["check"]
+    goals = json.loads(agentd("goals", "--json", cwd=tmp_path).stdout)["goals"]
+    assert {"id": "check", "title": "Lint and test", "source": "workspace"}.items() <= next(
+        g for g in goals if g["id"] == "check"
+    ).items()
+
+
+def test_trace_verifies_the_hash_chain(tmp_path: Path) -> None:
+    _, result = run_json("swe.analyze", cwd=tmp_path)
+    done = agentd("trace", result["runId"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "run.finished" in done.stdout and "hash chain verified" in done.stdout
+    report = json.loads(agentd("trace", result["runId"], "--json", cwd=tmp_path).stdout)
+    assert report["verified"] and report["complete"]
+    path = tmp_path / result["trace"]
+    lines = path.read_text().splitlines(keepends=True)
+    lines[1] = lines[1].replace('"seq":1', '"seq":1,"forged":true')
+    path.write_text("".join(lines))
+    tampered = agentd("trace", result["runId"], cwd=tmp_path)
+    assert tampered.returncode == 1 and "BROKEN" in tampered.stdout
+    missing = agentd("trace", "no-such-run", cwd=tmp_path)
+    assert missing.returncode == 2 and "no trace" in missing.stderr
+
+
+def test_doctor_reports_health_in_words(tmp_path: Path) -> None:
+    done = agentd("doctor", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("agentd 0.1.0") and done.stdout.rstrip().endswith("healthy")
+    (tmp_path / ".agent").mkdir()
+    (tmp_path / ".agent" / "goals.toml").write_text("[goals.broken\n")
+    sick = agentd("doctor", cwd=tmp_path)
+    assert sick.returncode == 1 and "goals.toml" in sick.stdout
