@@ -44,9 +44,9 @@ def new_run_id() -> str:
 
 
 def _default_planner(config: EngineConfig) -> Planner:
-    from engine.plan.stub import StubPlanner
+    from engine.plan.factory import make_planner
 
-    return StubPlanner()
+    return make_planner(config)
 
 
 class RunHandle:
@@ -142,6 +142,8 @@ class Engine:
         import platform
         import sys
 
+        from engine.plan.openai import resolve_api_key
+
         planner = self.config.planner
         return {
             "version": __version__,
@@ -154,7 +156,8 @@ class Engine:
             "maxParallel": self.config.max_parallel,
             "stepTimeoutMs": self.config.step_timeout_ms,
             "approvalTimeoutMs": self.config.approval_timeout_ms,
-            "modelConfigured": self.config.planner != "stub" and self.config.api_key is not None,
+            "modelConfigured": self.config.planner != "stub"
+            and resolve_api_key(self.config) is not None,
         }
 
     def start(
@@ -253,9 +256,10 @@ class _Pipeline:
             except ValidationError as exc:
                 raise InvalidPlan(describe_validation_error(exc)) from None
         planner = self.engine._planner_factory(self.config)
-        self.planner_name = planner.name
         assert self.params.goal is not None
-        return await planner.plan(self.params.goal, self.handle.workspace)
+        plan = await planner.plan(self.params.goal, self.handle.workspace)
+        self.planner_name = plan.planner  # a routing planner says which of its planners planned
+        return plan
 
     def _gate(self, plan: Plan, runs_dir: Path) -> None:
         """Give every step its risk and decision; record the plan; announce it."""

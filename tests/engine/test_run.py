@@ -425,3 +425,17 @@ async def test_spilled_output_is_redacted_and_capped(tmp_path: Path) -> None:
     assert finished[0]["spillTruncated"] is True
     spill = (tmp_path / finished[0]["spilled"]["stdout"]).read_text()
     assert key not in spill and "[REDACTED]" in spill and len(spill) <= 100_000
+
+
+async def test_free_text_through_the_engine_with_a_model_on_loopback(tmp_path: Path) -> None:
+    from tests.engine.fake_openai import FakeOpenAI, Reply
+
+    with FakeOpenAI() as fake:
+        fake.script(Reply.plan([{"kind": "runCli", "cmd": "echo planned by the model"}]))
+        config = FAST.merged(planner="openai", model="m1", base_url=fake.base_url, api_key="sk-k")
+        engine = Engine(config)
+        result = await run(tmp_path, engine=engine, goal="say something nice")
+        assert result.planner == "openai:m1" and result.stdout == "planned by the model\n"
+        by_id = await run(tmp_path, engine=engine, goal="swe.analyze")  # ids stay offline
+        assert by_id.planner == "stub" and len(fake.requests) == 1
+        assert engine.health()["modelConfigured"] is True
