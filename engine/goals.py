@@ -1,9 +1,11 @@
 """Goals the offline planner knows: built-in ones and a workspace's ``.agent/goals.toml``.
 
-Workspace goals may override built-in ids: a workspace's ``[goals."swe.test"]`` replaces the
-built-in ``swe.test`` there. A broken goals file is an error (``GoalsFileError`` naming the file,
-the goal, the step index and the key), never silently ignored. Parsed files are cached by path,
-mtime, size and inode, so repeated runs do not re-parse.
+Built-in ids (``demo.*``, ``swe.analyze``, ``swe.test``, ``swe.lint``, ``swe.status``) are
+reserved: a goals file that defines one is an error, so an untrusted clone cannot swap what a
+built-in goal runs. Built-in goals resolve without reading the goals file at all, so a broken file
+never blocks them; workspace goals and the catalogue raise the file's error. A broken goals file
+is an error (``GoalsFileError`` naming the file, the goal, the step index and the key), never
+silently ignored. Parsed files are cached by path, mtime, size and inode.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ __all__ = [
     "Goal",
     "clear_cache",
     "find_goal",
+    "is_builtin_id",
     "known_goal_ids",
     "list_goals",
     "load_workspace_goals",
@@ -82,24 +85,27 @@ BUILTIN_GOALS: dict[str, Goal] = {
 }
 
 
+def is_builtin_id(goal: str) -> bool:
+    """True for ids only the built-in goals may use: the built-ins and all of ``demo.*``."""
+    return goal in BUILTIN_GOALS or goal.startswith("demo.")
+
+
 def find_goal(goal: str, workspace: Path | None) -> Goal | None:
-    """The goal called ``goal``: a workspace goal first, then a built-in, then ``demo.*``."""
-    if workspace is not None:
-        found = load_workspace_goals(workspace).get(goal)
-        if found is not None:
-            return found
+    """The goal called ``goal``: a built-in or ``demo.*`` (without reading the workspace's goals
+    file), else a workspace goal."""
     if goal in BUILTIN_GOALS:
         return BUILTIN_GOALS[goal]
     if goal.startswith("demo.") and GOAL_ID.match(goal) and len(goal) > len("demo."):
         return Goal(goal, BUILTIN_GOALS["demo.test"].title, "builtin", _demo)
-    return None
+    if workspace is None or not GOAL_ID.match(goal):  # free text is never a goal id
+        return None
+    return load_workspace_goals(workspace).get(goal)
 
 
 def list_goals(workspace: Path | None) -> list[GoalInfo]:
-    """The catalogue: built-ins (unless a workspace goal overrides them), then workspace goals."""
+    """The catalogue: the built-ins, then the workspace's goals."""
     mine = load_workspace_goals(workspace) if workspace is not None else {}
-    builtins = [g.info() for gid, g in BUILTIN_GOALS.items() if gid not in mine]
-    return builtins + [g.info() for g in mine.values()]
+    return [g.info() for g in BUILTIN_GOALS.values()] + [g.info() for g in mine.values()]
 
 
 def known_goal_ids(workspace: Path | None) -> list[str]:
@@ -159,6 +165,8 @@ def _parse_goals_file(path: Path, size: int) -> dict[str, Goal]:
 
 def _parse_goal(path: Path, goal_id: str, body: object) -> Goal:
     where = f"{path}: goal {goal_id!r}"
+    if is_builtin_id(goal_id):
+        raise GoalsFileError(f"{where} is built in; choose another id")
     if not GOAL_ID.match(goal_id):
         raise GoalsFileError(f"{where}: a goal id may use only letters, digits and _ . : -")
     if not isinstance(body, dict):

@@ -1,5 +1,6 @@
 """The walk over one command line: collects (level, reason) findings for every simple command,
-follows substitutions and what commands wrap, tracks ``cd`` and says where a path word points.
+follows substitutions and what commands wrap, tracks ``cd`` and the links the script makes, says
+where a path word points (through symbolic links) and flags reads of well-known secret stores.
 
 What a single command means is decided by the ``classify`` callback (``engine.gate.rules``); the
 option readers at the end are shared by its argument checks.
@@ -10,9 +11,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from fnmatch import fnmatchcase
 from typing import Literal
 
 from engine.gate.base import LEVEL_ORDER
+from engine.gate.commands import BULK_READERS, NON_READERS, SECRET_NAMES, SECRET_STORES
 from engine.gate.shell import Redirect, ShellSyntaxError, SimpleCommand, Word, parse
 from engine.models import RiskLevel
 from engine.paths import editor_executed, write_path_problem
@@ -36,7 +39,8 @@ ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
 HOME_PREFIXES = ("~", "$HOME", "${HOME}")
 SINKS = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero"})
 _WRITE_OPS = frozenset({">", ">>", ">|", "&>", "&>>", "<>", ">&"})
-MAX_DEPTH = 8  # nested sh -c / $( ) levels before we give up and say unknown
+_HOME_DIRS = re.compile(r"^(?:~[^/]*|/root|/home(?:/[^/]+)?|/Users(?:/[^/]+)?)(?=/|$)")
+MAX_DEPTH = 8  # nested sh -c / $( ) levels (or links followed) before we give up: unknown
 
 
 class Analysis:
@@ -45,7 +49,10 @@ class Analysis:
 
     def __init__(self, workspace: str, real_workspace: str, classify: CommandRule) -> None:
         self.roots = (workspace, real_workspace)
-        self.cwd: str | None = workspace  # None once a `cd` makes it computed
+        self.cwd: str | None = workspace  # absolute or under "~"; None once a `cd` is computed
+        self.links: dict[str, str | None] = {}  # links this script made -> target (None: computed)
+        home = os.path.normpath(os.path.expanduser("~"))
+        self.home = home if home.startswith("/") and home != "/" else ""
         self.findings: list[Finding] = []
         self.functions: set[str] = set()
         self.classify = classify
@@ -76,6 +83,8 @@ class Analysis:
             while start < len(cmd.words) and ASSIGNMENT.match(cmd.words[start].text):
                 start += 1
             self.command(cmd.words[start:], cmd, depth)
+            if cmd.name not in NON_READERS:
+                self.read_secrets(cmd.words[start + 1 :], bulk=cmd.name in BULK_READERS)
 
     def command(self, argv: list[Word], cmd: SimpleCommand, depth: int) -> None:
         """Analyse one simple command given as words; wrappers call this again for what they run."""
@@ -104,6 +113,8 @@ class Analysis:
                 self.add("high", f"{name} runs outside the workspace (after cd)")
 
     def redirect(self, redirect: Redirect) -> None:
+        if redirect.op in ("<", "<>"):
+            self.read_secrets([redirect.target], bulk=False)
         if redirect.op not in _WRITE_OPS:
             return
         text = redirect.target.text
@@ -111,34 +122,99 @@ class Analysis:
             return  # fd duplication such as 2>&1
         self.write_target(redirect.target, f"redirect {redirect.op}")
 
-    def locate(self, word: Word) -> tuple[Location, str]:
+    def locate(self, word: Word, *, follow_last: bool = True) -> tuple[Location, str]:
         """Where a path word points: a harmless sink, inside (with its workspace-relative path),
-        outside the workspace, or computed at run time."""
+        outside the workspace (with a description), or computed at run time. Symbolic links are
+        followed, the last one only when ``follow_last`` (``rm x`` removes the link itself)."""
         text = word.text
-        if text.startswith(HOME_PREFIXES):
-            return "outside", text
-        if word.dynamic:
+        if word.dynamic and not text.startswith(HOME_PREFIXES):
             return "computed", text
         if text in SINKS or text.startswith("/dev/fd/"):
             return "sink", text
-        if text.startswith("/"):
-            full = os.path.normpath(text)
-        elif self.cwd is None:
+        walked = self._walk(text, follow_last)
+        if walked is None:
             return "computed", text
-        else:
-            full = os.path.normpath(os.path.join(self.cwd, text))
+        full, crossed = walked
+        shown = f"{text} (a link to {full})" if crossed else text
+        if full in SINKS or full.startswith("/dev/fd/"):
+            return "sink", shown
         for root in self.roots:
             if full == root:
                 return "inside", "."
             if full.startswith(root + "/"):
                 return "inside", full[len(root) + 1 :]
-        return "outside", text
+        return "outside", shown
 
-    def write_target(self, word: Word, what: str) -> None:
+    def resolve(self, text: str, *, follow_last: bool = True) -> str | None:
+        """The absolute (or ``~``-based) path ``text`` names, through symbolic links; None when
+        it depends on a computed directory."""
+        walked = self._walk(text, follow_last)
+        return None if walked is None else walked[0]
+
+    def _walk(self, text: str, follow_last: bool) -> tuple[str, bool] | None:
+        """(path, crossed a link): walks component by component so that `..` after a link
+        climbs from the link's target, as the kernel does."""
+        path = home_path(text)
+        if path is None and text.startswith("/"):
+            path = text
+        elif path is None:
+            if self.cwd is None:
+                return None
+            path = f"{self.cwd}/{text}"
+        current, *pending = path.split("/")
+        crossed, hops = False, 0
+        while pending:
+            part = pending.pop(0)
+            if part == "..":
+                current = current.rpartition("/")[0]
+            elif part not in ("", "."):
+                current = f"{current}/{part}"
+                if not (pending or follow_last) or not self._is_link(current):
+                    continue
+                target, hops, crossed = self._link_target(current), hops + 1, True
+                if target is None or hops > MAX_DEPTH:
+                    return None
+                current, *rest = target.split("/")
+                pending = rest + pending
+        return current or "/", crossed
+
+    def _is_link(self, path: str) -> bool:
+        if path in self.links:
+            return True
+        inside = any(path.startswith(root + "/") for root in self.roots)
+        return inside and os.path.islink(path)  # links already in the workspace
+
+    def _link_target(self, path: str) -> str | None:
+        if path in self.links:
+            return self.links[path]
+        try:
+            target = os.readlink(path)
+        except (OSError, ValueError):
+            return None
+        return target if target.startswith("/") else f"{path.rpartition('/')[0]}/{target}"
+
+    def read_secrets(self, words: list[Word], *, bulk: bool) -> None:
+        """Flag words naming a well-known secret store (``commands.SECRET_STORES``); a ``bulk``
+        reader (cp, tar, grep ...) given a directory that holds one reads it too."""
+        for word in words:
+            text = word.text
+            for part in {text, text.partition("=")[2], text.partition(":")[2]} - {""}:
+                full = self.resolve(part)
+                if full is not None and self.home and f"{full}/".startswith(f"{self.home}/"):
+                    full = "~" + full[len(self.home) :]
+                found = secret_in(_HOME_DIRS.sub("~", full), bulk) if full else None
+                found = found or secret_in(part, bulk=False)
+                if found:
+                    store, whole = found
+                    held = store if whole else f"{text} includes {store}"
+                    self.add("high", f"reads secrets ({held})")
+                    break
+
+    def write_target(self, word: Word, what: str, *, follow_last: bool = True) -> None:
         """Record the risk of ``what`` writing to the path ``word``."""
-        where, rel = self.locate(word)
+        where, rel = self.locate(word, follow_last=follow_last)
         if where == "outside":
-            self.add("critical", f"{what} writes outside the workspace: {word.text}")
+            self.add("critical", f"{what} writes outside the workspace: {rel}")
         elif where == "computed":
             self.add("unknown", f"{what} writes to a computed path {word.text!r}")
         elif where == "inside":
@@ -149,6 +225,27 @@ class Analysis:
                 self.add("high", f"{what} {rel}: an editor or CI runs this file")
             else:
                 self.add("medium", f"{what} writes {rel}")
+
+
+def home_path(text: str) -> str | None:
+    """``text`` with a leading ``~``, ``$HOME`` or ``${HOME}`` written as ``~``; None if none."""
+    prefix = next((p for p in HOME_PREFIXES if text.startswith(p)), None)
+    return None if prefix is None else "~" + text[len(prefix) :]
+
+
+def secret_in(path: str, bulk: bool) -> tuple[str, bool] | None:
+    """(secret store, whole) when ``path`` (absolute or ``~``-based; may be a glob) is in one, or
+    names a private key; with ``bulk``, also (store, False) when ``path`` holds one."""
+    parts = path.rstrip("/").split("/")
+    if parts[0] in ("", "~"):
+        for store in SECRET_STORES:
+            want = store.split("/")
+            if (bulk or len(parts) >= len(want)) and all(map(fnmatchcase, want, parts)):
+                return store, len(parts) >= len(want)
+    name = parts[-1]
+    if not name.endswith(".pub") and any(key in name for key in SECRET_NAMES):
+        return name, True
+    return None
 
 
 # --- reading a command's options ---------------------------------------------------------

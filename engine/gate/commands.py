@@ -122,6 +122,19 @@ WRITERS: dict[str, tuple[bool, frozenset[str]]] = {  # name -> (only the last op
     ),
 }
 
+# Well-known secret stores: reading or copying from one is high. `~` stands for any home
+# directory ($HOME, /root, /home/<user>); a path may be a glob. Files named like a private key
+# are secrets wherever they are (a `.pub` public key is not).
+SECRET_STORES = (
+    "~/.ssh", "~/.aws", "~/.gnupg", "~/.config/gcloud", "~/.kube", "~/.docker/config.json",
+    "~/.netrc", "~/.git-credentials", "/etc/shadow", "/etc/gshadow", "/etc/ssh",
+)  # fmt: skip
+SECRET_NAMES = ("id_rsa", "id_ed25519", "id_ecdsa", "id_dsa")  # matched as *name*
+# commands whose arguments are not files they read (`echo ~/.ssh` only prints the name)
+NON_READERS = _names("echo printf cd pushd test [ [[ true false : export unset local declare")
+# commands that read whole directory trees: naming ~ or / reads the secret stores inside
+BULK_READERS = _names("cp mv rsync scp tar zip 7z cpio grep egrep fgrep rg ag")
+
 # argument patterns the checks look for
 RM_EVERYTHING = _names(
     "/ /* ~ ~/ ~/* $HOME $HOME/ $HOME/* ${HOME} ${HOME}/ . ./ * ./* .* .. ../ ../* /. //"

@@ -1,5 +1,5 @@
-"""Argument checks for commands that delete, write or fetch files (rm, chmod, cp/mv/tee..., dd,
-find, sed -i, tar, curl/wget, rsync/scp, sort -o, unzip) and for ``cd``, which moves where
+"""Argument checks for commands that delete, write or fetch files (rm, chmod, cp/mv/tee..., ln,
+dd, find, sed -i, tar, curl/wget, rsync/scp, sort -o, unzip) and for ``cd``, which moves where
 relative paths point. Each adds findings to the Analysis; ``engine.gate.rules`` wires them up.
 """
 
@@ -8,11 +8,13 @@ from __future__ import annotations
 import os
 import re
 
-from engine.gate.analysis import HOME_PREFIXES, Analysis, option_values, split_args
+from engine.gate.analysis import Analysis, home_path, option_values, split_args
 from engine.gate.base import LEVEL_ORDER
 from engine.gate.commands import DISK_DEVICE, RM_EVERYTHING, SED_RUNS, WRITERS
 from engine.gate.shell import SimpleCommand, Word
 from engine.paths import write_path_problem
+
+_PWD = re.compile(r"^(?:\$\(pwd\)|`pwd`|\$PWD|\$\{PWD\})(?=/|$)")  # the current directory
 
 
 def rm(a: Analysis, argv: list[Word], cmd: SimpleCommand, depth: int) -> None:
@@ -28,11 +30,12 @@ def rm(a: Analysis, argv: list[Word], cmd: SimpleCommand, depth: int) -> None:
     if not targets:
         a.add("high", f"{label}: deletes files")
     for word in targets:
-        where, rel = a.locate(word)
+        # rm removes a link itself, but `rm -r link/` deletes what the link points to
+        where, rel = a.locate(word, follow_last=word.text.endswith(("/", "/.")))
         if recursive and (word.text in RM_EVERYTHING or rel == "."):
             a.add("critical", f"{label} on {word.text}")
         elif where == "outside":
-            a.add("critical", f"{label} outside the workspace: {word.text}")
+            a.add("critical", f"{label} outside the workspace: {rel}")
         elif where == "computed":
             a.add("unknown", f"{label} on a computed path {word.text!r}")
         elif where == "sink" or write_path_problem(rel):
@@ -58,20 +61,80 @@ def chmod(a: Analysis, argv: list[Word], cmd: SimpleCommand, depth: int) -> None
 def writer(a: Analysis, argv: list[Word], cmd: SimpleCommand, depth: int) -> None:
     name = argv[0].text.rsplit("/", 1)[-1]
     last_only, value_opts = WRITERS[name]
-    _, operands = split_args(argv[1:], value_opts)
+    options, operands = split_args(argv[1:], value_opts)
     has_dir_opt = name in ("cp", "ln", "install", "mv")  # touch -t is a time stamp
     targets = option_values(argv[1:], ("-t", "--target-directory")) if has_dir_opt else []
+    moved: list[Word] = []  # mv's sources disappear: the names themselves, links not followed
     if name == "mv":
-        targets += operands  # mv changes its sources too: they disappear
+        moved = operands if targets else operands[:-1]
+        targets = targets or operands[-1:]
+    elif name == "install" and {"-d", "--directory"} & set(options):
+        targets = operands  # install -d makes every operand a directory
     elif not targets:
         if last_only and len(operands) == 1:
             targets = [Word(".")]  # cp/ln with one operand write into the current directory
         else:
             targets = operands[-1:] if last_only else operands
-    if not targets:
+    if not targets and not moved:
         a.add("medium", f"{name}: changes files")
+    for word in moved:
+        a.write_target(word, name, follow_last=word.text.endswith("/"))
     for word in targets:
         a.write_target(word, name)
+
+
+def link(a: Analysis, argv: list[Word], cmd: SimpleCommand, depth: int) -> None:
+    """ln, and cp -s / cp -l: the link names are writes; a link to a path outside the workspace
+    (or to one agentd never writes) is high, and later writes through the link in this script
+    are judged where it points."""
+    writer(a, argv, cmd, depth)
+    name = argv[0].text.rsplit("/", 1)[-1]
+    options, sources = split_args(argv[1:], WRITERS[name][1])
+    short = set("".join(o[1:] for o in options if o[:1] == "-" and o[:2] != "--"))
+    if name == "cp" and not ({"--link", "--symbolic-link"} & set(options) or {"s", "l"} & short):
+        return
+    # ln -s stores its target as written: a relative one is read from the link's directory
+    symbolic = name == "ln" and ("s" in short or "--symbolic" in options)
+    from_link_dir = symbolic and not ("r" in short or "--relative" in options)
+    directory = option_values(argv[1:], ("-t", "--target-directory"))
+    if not directory and len(sources) > 1:
+        last, sources = sources[-1], sources[:-1]
+        full = None if last.dynamic else a.resolve(last.text)
+        if len(sources) > 1 or last.text.endswith("/") or (full and os.path.isdir(full)):
+            directory = [last]
+        else:
+            _link(a, name, sources[0], last, from_link_dir)
+            return
+    base = directory[0] if directory else Word(".")
+    for source in sources:
+        leaf = source.text.rstrip("/").rsplit("/", 1)[-1]
+        link_name = Word(f"{base.text}/{leaf}", base.dynamic or source.dynamic)
+        _link(a, name, source, link_name, from_link_dir)
+
+
+def _link(a: Analysis, name: str, source: Word, link_name: Word, from_link_dir: bool) -> None:
+    path = None if link_name.dynamic else a.resolve(link_name.text, follow_last=False)
+    text = source.text
+    here = _PWD.sub(".", text)
+    if here != text and "$" not in here and "`" not in here:
+        target = a.resolve(here)  # `ln -s "$(pwd)/src" lib`: an absolute path to ./src
+    elif source.dynamic and home_path(text) is None:
+        target = None
+    elif from_link_dir and home_path(text) is None and not text.startswith("/"):
+        target = None if path is None else a.resolve(f"{path.rpartition('/')[0]}/{text}")
+    else:
+        target = a.resolve(text)
+    if target is None:
+        a.add("unknown", f"{name}: link to a computed path {text!r}")
+    else:
+        where, rel = a.locate(Word(target))
+        problem = write_path_problem(rel) if where == "inside" and rel != "." else None
+        if where == "outside":
+            a.add("high", f"{name}: link to {text} outside the workspace")
+        elif problem:
+            a.add("high", f"{name}: link to {text}: {problem}")
+    if path is not None:
+        a.links[path] = target
 
 
 def dd(a: Analysis, argv: list[Word], cmd: SimpleCommand, depth: int) -> None:
@@ -192,9 +255,11 @@ def cd(a: Analysis, argv: list[Word], cmd: SimpleCommand, depth: int) -> None:
     _, operands = split_args(argv[1:])
     target = operands[0] if operands else Word("~")
     a.add("low", f"{argv[0].text}: changes directory")
-    if target.text.startswith(HOME_PREFIXES):
-        a.cwd = "~"  # home: outside any workspace, so relative paths there are outside too
-    elif target.dynamic or target.text == "-" or a.cwd is None:
+    home = home_path(target.text)  # home: outside any workspace, so relative paths are too
+    relative = not target.text.startswith("/")
+    if home is None and (target.dynamic or target.text == "-" or (a.cwd is None and relative)):
         a.cwd = None
     else:
-        a.cwd = os.path.normpath(os.path.join(a.cwd, target.text))
+        # the shell's logical path: `cd link/..` is where it started
+        path = os.path.normpath(home or os.path.join(a.cwd or "/", target.text))
+        a.cwd = path if path.startswith(("/", "~")) else "/"  # `cd ~/..`: somewhere outside

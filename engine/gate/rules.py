@@ -11,7 +11,12 @@ Choices (documented so they can be argued with):
 - writes (redirections, ``tee``, ``cp`` ...) outside the workspace are ``critical``, inside it
   ``medium``; into ``.git/`` or anywhere ``engine.paths.write_path_problem`` rejects ``critical``;
 - after a ``cd`` out of the workspace relative paths are outside it, and a tool that changes files
-  (medium) is at least ``high``.
+  (medium) is at least ``high``;
+- paths are followed through symbolic links already in the workspace and links the script itself
+  made (``ln``, ``cp -s``); a link to a path outside the workspace (or to one agentd never writes)
+  is ``high``, and a later write through it is judged where it points;
+- reading a well-known secret store (``commands.SECRET_STORES``: ``~/.ssh``, ``/etc/shadow`` ...)
+  is ``high``.
 """
 
 from __future__ import annotations
@@ -112,6 +117,7 @@ RULES: dict[str, CommandRule] = {
     **dict.fromkeys(("rm", "rmdir", "unlink", "shred"), file_checks.rm),
     **dict.fromkeys(("chmod", "chown", "chgrp"), file_checks.chmod),
     **dict.fromkeys(WRITERS, file_checks.writer),
+    **dict.fromkeys(("ln", "cp"), file_checks.link),
     **dict.fromkeys(("node", "perl", "ruby", "php", "lua"), exec_checks.interpreter),
     **dict.fromkeys(SHELLS, exec_checks.shell),
     **dict.fromkeys(PACKAGE_TOOLS, exec_checks.package_tool),

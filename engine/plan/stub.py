@@ -12,7 +12,8 @@ __all__ = ["StubPlanner"]
 
 
 class StubPlanner:
-    """Plans workspace goals (``.agent/goals.toml``), built-in goals and ``demo.*``.
+    """Plans built-in goals, ``demo.*`` and workspace goals (``.agent/goals.toml``, which may not
+    reuse a built-in id; a broken goals file fails only the goals that need it).
 
     A goal that looks like an id (``^[\\w.:-]+$``) but is not known raises ``UnknownGoal`` listing
     the known ones; anything else is free text, which needs a model: ``ModelNotConfigured``.

@@ -49,6 +49,10 @@ LOW = [
     "true || false",
     "cat <<EOF\nrm -rf /\nEOF",
     'echo "Running SWE task..."',
+    "echo ~/.ssh",
+    "cat keys/id_rsa.pub",
+    "test -f ~/.netrc && echo has",
+    "ls ~",
 ]
 MEDIUM = [
     "python3 -m pytest -q",
@@ -79,6 +83,11 @@ MEDIUM = [
     "bash scripts/check.sh",
     "python3 -m compileall -q .",
     "touch -t 202401010000 a.txt",
+    "ln -s src/a.txt b.txt",
+    "ln -s ../a.txt sub/b.txt",
+    'ln -s "$(pwd)/src" lib && ln -s $PWD/src/a.txt b.txt',
+    "ln -sf /dev/null out.log && echo hi > out.log",
+    "ln -s src/a.txt b.txt && echo hi >> b.txt",
 ]
 HIGH = [
     "frobnicate --now",
@@ -115,6 +124,36 @@ HIGH = [
     "echo x > .vscode/tasks.json",
     "awk '{system(\"date\")}' f",
     "sed -n 's/a/b/w out' f",
+    # links that point out of the workspace, or at files agentd never writes
+    "ln -s /etc/passwd x",
+    "ln /etc/passwd x",
+    "ln -s ../../../../../../../../etc/passwd x",
+    "ln -sr /etc/passwd x",
+    "ln -s .git/config x",
+    "ln -sf /etc/passwd x && rm x",
+    "ln -sf /etc/passwd x && mv x y",
+    "grep -rn TODO /home",
+    # reads of well-known secret stores
+    "cp -r /etc/ssh .",
+    "cat ~/.ssh/id_rsa",
+    "cat ~/.aws/credentials",
+    "cat /etc/shadow",
+    "cat /etc/gshadow",
+    "tar czf out.tgz ~/.gnupg",
+    "cat ~/.config/gcloud/credentials.db",
+    "cat $HOME/.kube/config",
+    "cat ${HOME}/.docker/config.json",
+    "cat ~/.netrc",
+    "cat ~/.git-credentials",
+    "less /root/.ssh/id_ed25519",
+    "wc -c < ~/.aws/config",
+    "cat keys/id_rsa",
+    "cat ~/.ss?/id_*",
+    "cat /etc/../etc//shadow",
+    "cd ~/.aws && cat credentials",
+    "cd ~ && tar czf - . | wc -c",
+    "grep -r password ~",
+    "dd if=~/.ssh/id_rsa of=key.txt",
 ]
 CRITICAL = [
     "rm -rf /",
@@ -181,6 +220,35 @@ CRITICAL = [
     "command rm -rf /",
     "exec rm -rf /",
     "busybox rm -rf /",
+    # writes through a link this script made
+    "ln -sf /etc/passwd x && echo hi >> x",
+    "ln /etc/passwd p && echo x >> p",
+    "ln -s /etc e && echo x > e/passwd",
+    "ln -s /etc e && cd e && echo x > passwd",
+    "ln -s /etc e && echo x > e/sub/../passwd",
+    "ln -s /etc/hosts h && ls | tee -a h",
+    "ln -s /etc/hosts h; cp a.txt h",
+    "ln -s /etc/hosts h && sed -i s/a/b/ h",
+    "ln -s /etc/hosts h && dd if=a.txt of=h",
+    "ln -s /etc/hosts h && chmod 666 h",
+    "ln -s / r && rm -rf r/",
+    "ln -s .git/config x && echo x >> x",
+    "cp -s /etc/passwd x && echo x >> x",
+    "sh -c 'ln -s /etc e' && echo x > e/passwd",
+    # links and copies whose destination is outside the workspace
+    "ln -s a.txt /usr/local/bin/a",
+    "ln -s -t /usr/local/bin a.txt",
+    "cp -t /etc a.txt",
+    "cp a.txt ../outside.txt",
+    "mv a.txt /tmp/",
+    "install -m 755 run.sh /usr/local/bin/run",
+    "install -d /etc/agentd",
+    "rsync -av --delete src/ ~/backup/",
+    "scp a.txt ~/x",
+    "ls | tee -a ~/.profile",
+    "dd if=a.txt of=/etc/x",
+    "sed -i.bak s/a/b/ /etc/hosts",
+    "sed --in-place s/a/b/ ~/.bashrc",
 ]
 UNKNOWN = [
     "$'\\x72m' -rf /",
@@ -196,6 +264,7 @@ UNKNOWN = [
     "env -S 'rm -rf /'",
     "case $x in a) echo a;; esac",
     "echo $(( $(date) ))",
+    "ln -s $T x && echo hi >> x",
 ]
 
 
@@ -284,6 +353,41 @@ def test_write_file_through_a_symlink_out_of_the_workspace(tmp_path: Path) -> No
     assert "outside the workspace" in verdict.risk.reasons[0]
     step = WriteFileStep(kind="writeFile", path="sneaky/config", content="x")
     assert gate.assess(step, workspace).risk.level == "critical"
+
+
+def test_link_and_secret_reasons(tmp_path: Path) -> None:
+    first, *rest = assess_command("ln -sf /etc/passwd x && echo hi >> x", tmp_path).reasons
+    assert first == "redirect >> writes outside the workspace: x (a link to /etc/passwd) (critical)"
+    assert "ln: link to /etc/passwd outside the workspace (high)" in rest
+    [secret, _] = assess_command("cat ~/.ssh/id_rsa", tmp_path).reasons
+    assert secret == "reads secrets (~/.ssh) (high)"
+    bulk = assess_command("tar czf - ~", tmp_path).reasons
+    assert "reads secrets (~ includes ~/.ssh) (high)" in bulk
+
+
+def test_commands_through_symlinks_on_disk(tmp_path: Path) -> None:
+    workspace, outside = tmp_path / "ws", tmp_path / "outside"
+    (outside / "sub").mkdir(parents=True)
+    (workspace / ".git").mkdir(parents=True)
+    os.symlink(outside, workspace / "dirlink")
+    os.symlink(outside / "f.txt", workspace / "filelink")
+    os.symlink(outside / "sub", workspace / "sublink")
+    os.symlink(".git", workspace / "sneaky")
+    os.symlink("out", workspace / "inner")
+    for cmd, level in {
+        "echo x > dirlink/f.txt": "critical",
+        "echo x >> filelink": "critical",
+        "echo x > sublink/../f.txt": "critical",
+        "cd dirlink && touch f.txt": "critical",
+        "echo x > sneaky/config": "critical",
+        "rm -rf dirlink/": "critical",
+        "rm filelink": "high",  # removes the link, not what it points to
+        "mv filelink other": "medium",  # renames the link
+        "mv a.txt dirlink": "critical",
+        "echo x > inner/f.txt": "medium",
+    }.items():
+        risk = assess_command(cmd, workspace)
+        assert risk.level == level, (cmd, risk.reasons)
 
 
 @pytest.mark.parametrize(

@@ -56,13 +56,35 @@ def test_protocol_example_parses(tmp_path: Path) -> None:
     assert infos[-1].id == "check" and infos[-1].source == "workspace"
 
 
-def test_workspace_goal_overrides_a_builtin(tmp_path: Path) -> None:
-    _write(tmp_path, '[goals."swe.test"]\nsteps = [{ run = "make test", timeoutMs = 5000 }]\n')
-    infos = {i.id: i for i in list_goals(tmp_path)}
-    assert infos["swe.test"].source == "workspace"
-    assert [i.id for i in list_goals(tmp_path)].count("swe.test") == 1
-    [step] = goals.find_goal("swe.test", tmp_path).steps(tmp_path)  # type: ignore[union-attr]
-    assert isinstance(step, RunCliStep) and step.timeout_ms == 5000
+@pytest.mark.parametrize(
+    "goal_id", ["demo.test", "demo.other", "swe.analyze", "swe.test", "swe.lint", "swe.status"]
+)
+def test_workspace_goals_may_not_redefine_builtin_ids(tmp_path: Path, goal_id: str) -> None:
+    path = _write(tmp_path, f'[goals."{goal_id}"]\nsteps = [{{ run = "make test" }}]\n')
+    with pytest.raises(GoalsFileError) as info:
+        list_goals(tmp_path)
+    assert str(info.value) == f"{path}: goal {goal_id!r} is built in; choose another id"
+
+
+def test_builtin_goals_resolve_without_parsing_the_goals_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write(tmp_path, "[goals.check\n")
+    goals.clear_cache()
+
+    def refuse(p: Path, size: int) -> dict[str, goals.Goal]:
+        raise AssertionError("parsed the workspace goals file for a built-in goal")
+
+    monkeypatch.setattr(goals, "_parse_goals_file", refuse)
+    for goal_id in ("demo.test", "demo.x", "swe.analyze", "swe.test", "swe.lint", "swe.status"):
+        found = goals.find_goal(goal_id, tmp_path)
+        assert found is not None and found.source == "builtin", goal_id
+    assert goals.find_goal("fix the tests", tmp_path) is None  # free text is never a goal id
+    monkeypatch.undo()
+    with pytest.raises(GoalsFileError, match=r"goals\.toml"):
+        goals.find_goal("check", tmp_path)
+    with pytest.raises(GoalsFileError, match=r"goals\.toml"):
+        list_goals(tmp_path)
 
 
 G = "[goals.check]\nsteps = "

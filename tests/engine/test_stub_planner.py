@@ -61,11 +61,24 @@ async def test_workspace_goal(tmp_path: Path) -> None:
     assert isinstance(plan.steps[1], RunCliStep) and plan.steps[1].after == ["a"]
 
 
-async def test_broken_goals_file_is_reported(tmp_path: Path) -> None:
+async def test_broken_goals_file_is_reported_for_workspace_goals_only(tmp_path: Path) -> None:
     (tmp_path / ".agent").mkdir()
     (tmp_path / ".agent" / "goals.toml").write_text("[goals.check\n")
     with pytest.raises(GoalsFileError, match=r"goals\.toml"):
-        await StubPlanner().plan("swe.analyze", tmp_path)
+        await StubPlanner().plan("check", tmp_path)
+    for builtin in ("demo.test", "swe.analyze"):  # a broken clone must not block the quickstart
+        assert (await StubPlanner().plan(builtin, tmp_path)).steps
+
+
+async def test_a_goals_file_cannot_swap_a_builtin_goal(tmp_path: Path) -> None:
+    (tmp_path / ".agent").mkdir()
+    (tmp_path / ".agent" / "goals.toml").write_text(
+        '[goals."swe.analyze"]\nsteps = [{ run = "curl https://example.com" }]\n'
+    )
+    plan = await StubPlanner().plan("swe.analyze", tmp_path)
+    assert [s.line for s in plan.steps][1:3] == ["ls -la", "pwd"]
+    with pytest.raises(GoalsFileError, match=r"'swe\.analyze' is built in; choose another id"):
+        await StubPlanner().plan("mine", tmp_path)
 
 
 @pytest.mark.parametrize("goal", ["swe.nope", "build", "x:y"])
