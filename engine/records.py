@@ -52,7 +52,7 @@ class ApprovalResolvedRecord(_Record):
     type: Literal["approval.resolved"]
     step_id: str
     allowed: bool
-    by: str  # user, session, run, timeout, unavailable, cancelled, error
+    by: str  # user, session, dismissed, run, timeout, unavailable, cancelled, error
     option_id: str | None = None
     detail: str = ""
 

@@ -2,7 +2,8 @@
 
 The protocol subclass holds the pygls 2.1 workarounds that must sit below the handlers: cancelling
 command tasks on ``$/cancelRequest``, advertising the custom methods, ending a session on ``exit``
-without ``sys.exit``, and answering requests pygls cannot parse instead of dropping them.
+without ``sys.exit``, and answering requests pygls would drop (unparseable params, or any request
+after ``shutdown``) instead of leaving the client waiting.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import cattrs
 from lsprotocol import types
 from lsprotocol.converters import get_converter
-from pygls.exceptions import FeatureRequestError, JsonRpcException
+from pygls.exceptions import FeatureRequestError, JsonRpcException, JsonRpcInvalidRequest
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.protocol.json_rpc import (
@@ -25,6 +26,7 @@ from pygls.protocol.json_rpc import (
     JsonRPCRequestMessage,
     JsonRPCResponseMessage,
     MsgId,
+    RPCRequest,
 )
 from pygls.uris import to_fs_path
 
@@ -69,7 +71,7 @@ def raw_converter() -> cattrs.Converter:
     return converter
 
 
-class _Answered(Exception):
+class AnsweredError(Exception):
     """A message was already answered with an error while it was being parsed."""
 
 
@@ -118,6 +120,14 @@ class AgentProtocol(LanguageServerProtocol):
         # pygls 2.1 only cancels a command's outer future; cancel the command's task too.
         self._server.tracker.cancel(msg_id)
 
+    def handle_message(self, message: Any) -> None:
+        if self._shutdown and isinstance(message, RPCRequest) and message.method != types.EXIT:
+            # pygls drops requests after `shutdown` without an answer; JSON-RPC wants one.
+            error = JsonRpcInvalidRequest(f"{message.method}: the server is shutting down")
+            self._send_response(message.id, error=error.to_response_error())
+            return
+        super().handle_message(message)
+
     def structure_message(self, data: dict[str, Any]) -> Any:
         if "jsonrpc" in data and "method" in data and "params" not in data:
             data["params"] = None  # `params` is optional in JSON-RPC; pygls requires it
@@ -129,7 +139,7 @@ class AgentProtocol(LanguageServerProtocol):
                 raise
             # pygls would drop the request and leave the client waiting forever.
             self._send_response(msg_id, error=exc.to_response_error())
-            raise _Answered(str(exc)) from exc
+            raise AnsweredError(f"{data['method']} (id {msg_id!r}): {exc}") from exc
 
 
 class AgentServer(LanguageServer):
@@ -193,7 +203,12 @@ class AgentServer(LanguageServer):
         await self.tracker.wait_all()
 
     def report_server_error(self, error: Exception, source: ServerErrors) -> None:
-        if isinstance(error, _Answered):
+        if isinstance(error, AnsweredError):
+            log.warning("answered a request pygls could not parse: %s", error)
+            return
+        if isinstance(error, JsonRpcException) and source is JsonRpcException:
+            # A notification or response whose typed params pygls cannot parse: nobody to answer.
+            log.warning("dropped a message pygls could not parse: %s (%s)", error, error.__cause__)
             return
         if isinstance(error, ValueError) and source is JsonRpcException:
             # Unparseable bytes on the wire (JSONDecodeError, UnicodeDecodeError): say so with the

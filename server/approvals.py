@@ -10,11 +10,13 @@ Mechanism, chosen per session from the client's capabilities:
 "Always" answers (allow or reject) are remembered for the session per (workspace, step line:
 the exact command, or ``write <path>``); a later identical ask resolves at once (``by: "session"``).
 The engine cancels ``ask`` on its approval timeout or when the run is cancelled: the pending
-client request is then withdrawn with ``$/cancelRequest``.
+client request is then withdrawn with ``$/cancelRequest``. An answer to ``agent/requestPermission``
+that is not a valid ``RequestPermissionResult`` naming an offered option rejects (``by: "error"``).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -31,6 +33,7 @@ from pygls.exceptions import JsonRpcException
 
 if TYPE_CHECKING:
     from engine.events import ApprovalOutcome, ApprovalRequest
+    from engine.models import PermissionOption
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +41,28 @@ REQUEST_PERMISSION = "agent/requestPermission"
 Mechanism = Literal["requestPermission", "showMessageRequest", "none"]
 SendRequest = Callable[[str, Any], Awaitable[Any]]
 
-OPTIONS = [
-    {"optionId": "allow_once", "name": "Allow once", "kind": "allow_once"},
-    {"optionId": "allow_always", "name": "Allow always", "kind": "allow_always"},
-    {"optionId": "reject_once", "name": "Reject", "kind": "reject_once"},
-    {"optionId": "reject_always", "name": "Reject always", "kind": "reject_always"},
-]
+OPTION_NAMES = {  # optionId (== kind) -> name shown to the user
+    "allow_once": "Allow once",
+    "allow_always": "Allow always",
+    "reject_once": "Reject",
+    "reject_always": "Reject always",
+}
 ACTIONS = {"Allow once": "allow_once", "Allow always": "allow_always", "Reject": "reject_once"}
+
+
+class InvalidAnswer(Exception):
+    """The client's answer to ``agent/requestPermission`` does not fit the protocol."""
+
+
+@functools.cache
+def permission_options() -> tuple[PermissionOption, ...]:
+    """The options offered with every ``agent/requestPermission`` (built once, on first ask)."""
+    from engine.models import PermissionOption
+
+    return tuple(
+        PermissionOption(option_id=kind, name=name, kind=kind)
+        for kind, name in OPTION_NAMES.items()
+    )
 
 
 def mechanism(capabilities: ClientCapabilities | None) -> Mechanism:
@@ -115,26 +133,40 @@ class Approvals:
         except JsonRpcException as exc:
             log.warning("approval request for run %s failed: %s", request.run_id, exc)
             return ApprovalOutcome(False, "unavailable", detail=f"{how} failed: {exc}")
+        except InvalidAnswer as exc:
+            log.warning("run %s: invalid answer to %s: %s", request.run_id, how, exc)
+            return ApprovalOutcome(False, "error", detail=f"invalid answer to {how}: {exc}")
         if chosen is None:
-            return ApprovalOutcome(False, "user", detail=f"{how}: dismissed without a choice")
+            # not a user's decision: the prompt was closed (or nobody was there to answer it)
+            return ApprovalOutcome(False, "dismissed", detail=f"{how}: dismissed without a choice")
         allowed = chosen.startswith("allow")
         if chosen.endswith("_always"):
             self._remembered[key] = allowed
         return ApprovalOutcome(allowed, "user", chosen, f"answered through {how}")
 
     async def _request_permission(self, request: ApprovalRequest) -> str | None:
-        params = {
-            "runId": request.run_id,
-            "step": request.step.wire(),
-            "risk": request.risk.wire(),
-            "options": OPTIONS,
-        }
-        answer = await self._send_request(REQUEST_PERMISSION, params)
-        if not isinstance(answer, dict) or answer.get("outcome") != "selected":
-            return None  # {"outcome": "cancelled"} or anything unexpected: no consent
-        option = answer.get("optionId")
-        known = {o["optionId"] for o in OPTIONS}
-        return option if option in known else None
+        from pydantic import ValidationError
+
+        from engine.errors import describe_validation_error
+        from engine.models import RequestPermissionParams, RequestPermissionResult
+
+        params = RequestPermissionParams(
+            run_id=request.run_id,
+            step=request.step,
+            risk=request.risk,
+            options=list(permission_options()),
+        )
+        raw = await self._send_request(REQUEST_PERMISSION, params.wire())
+        try:
+            answer = RequestPermissionResult.model_validate(raw, by_alias=True, by_name=False)
+        except ValidationError as exc:
+            raise InvalidAnswer(describe_validation_error(exc)) from None
+        if answer.outcome == "cancelled":
+            return None
+        if answer.option_id not in OPTION_NAMES:
+            offered = ", ".join(OPTION_NAMES)
+            raise InvalidAnswer(f"optionId: expected one of {offered}")
+        return answer.option_id
 
     async def _show_message_request(self, request: ApprovalRequest) -> str | None:
         params = ShowMessageRequestParams(

@@ -1,7 +1,13 @@
 """Output coalescing: a flood of process output becomes at most ~20 notifications a second per run.
 
-Text is buffered per (step, stream) and flushed on a timer, at the end of a step and at the end of
-the run. Nothing the engine delivered is ever dropped; only the number of messages is bounded.
+Text is buffered per (step, stream) and sent through the run's token bucket: one
+``agent/outputDelta`` costs one token, tokens come back at ``RATE_PER_SECOND`` and at most
+``BURST`` are kept, so any T seconds of a run carry at most ``BURST + RATE_PER_SECOND * T``
+notifications, however many steps print. Buffers go out oldest first while tokens last; the rest
+waits (and keeps coalescing) for the next token. When a step reaches its final status, what it
+still has buffered is sent only if a token is free; otherwise it is dropped here, because the
+step's final ``agent/stepUpdated`` carries its complete captured stdout/stderr. The same at the
+end of the run. So the deltas of a (step, stream) are always a prefix of its final output.
 """
 
 from __future__ import annotations
@@ -9,55 +15,92 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-Send = Callable[[str, str, str], None]  # (step_id, stream, text)
+if TYPE_CHECKING:
+    from engine.models import Stream
+
+Send = Callable[[str, "Stream", str], None]  # (step_id, stream, text)
+Key = tuple[str, "Stream"]
 
 RATE_PER_SECOND = 20.0
+BURST = 4
 
 
 class OutputCoalescer:
-    """Buffers ``(step, stream) -> text`` and sends it through ``send`` at a bounded rate.
+    """Buffers ``(step, stream) -> text`` and sends it through ``send`` at a bounded rate."""
 
-    After a timed flush that sent ``n`` notifications the next one waits ``n / rate`` seconds, so
-    many steps printing at once still share the run's budget.
-    """
-
-    def __init__(self, send: Send, *, rate: float = RATE_PER_SECOND) -> None:
+    def __init__(
+        self,
+        send: Send,
+        *,
+        rate: float = RATE_PER_SECOND,
+        burst: int = BURST,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._send = send
-        self._interval = 1.0 / rate
-        self._buffers: dict[tuple[str, str], list[str]] = {}
+        self._rate = rate
+        self._burst = float(burst)
+        self._clock = clock
+        self._tokens = float(burst)  # a run starts with a full bucket
+        self._counted_at = clock()
+        self._buffers: dict[Key, list[str]] = {}  # insertion order: oldest first
         self._timer: asyncio.TimerHandle | None = None
-        self._next_at = 0.0  # monotonic time before which no timed flush happens
         self.sent = 0
+        self.withheld = 0  # buffers left to the final agent/stepUpdated for want of a token
 
-    def add(self, step_id: str, stream: str, text: str) -> None:
+    def add(self, step_id: str, stream: Stream, text: str) -> None:
         if not text:
             return
-        self._buffers.setdefault((step_id, stream), []).append(text)
+        buffer = self._buffers.get((step_id, stream))
+        if buffer is None:
+            self._buffers[(step_id, stream)] = [text]
+        else:
+            buffer.append(text)
         if self._timer is None:
-            delay = max(0.0, self._next_at - time.monotonic())
-            self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
+            self._schedule()
 
-    def _on_timer(self) -> None:
-        self._timer = None
-        sent = self._flush(lambda _key: True)
-        self._next_at = time.monotonic() + self._interval * max(sent, 1)
-
-    def flush_step(self, step_id: str) -> None:
-        """Send what a step has buffered now (before its final status goes out)."""
-        self._flush(lambda key: key[0] == step_id)
+    def finish_step(self, step_id: str) -> None:
+        """The step reached its final status: send its buffers while tokens last, drop the rest."""
+        self._drain(step_id)
+        self._drop(step_id)
 
     def close(self) -> None:
-        """Send everything left and stop the timer (end of the run)."""
+        """The end of the run: the same for every step, and stop the timer."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._flush(lambda _key: True)
+        self._drain(None)
+        self._drop(None)
 
-    def _flush(self, selected: Callable[[tuple[str, str]], bool]) -> int:
-        keys = [key for key in self._buffers if selected(key)]
-        for key in keys:
-            text = "".join(self._buffers.pop(key))
-            self._send(key[0], key[1], text)
-        self.sent += len(keys)
-        return len(keys)
+    def _available(self) -> float:
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._counted_at) * self._rate)
+        self._counted_at = now
+        return self._tokens
+
+    def _schedule(self) -> None:
+        wait = max(0.0, (1.0 - self._available()) / self._rate)
+        self._timer = asyncio.get_running_loop().call_later(wait, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._drain(None)
+        if self._buffers:
+            self._schedule()
+
+    def _selected(self, step_id: str | None) -> list[Key]:
+        return [key for key in self._buffers if step_id is None or key[0] == step_id]
+
+    def _drain(self, step_id: str | None) -> None:
+        for key in self._selected(step_id):
+            if self._available() < 1.0:
+                return
+            self._tokens -= 1.0
+            self._send(key[0], key[1], "".join(self._buffers.pop(key)))
+            self.sent += 1
+
+    def _drop(self, step_id: str | None) -> None:
+        for key in self._selected(step_id):
+            del self._buffers[key]
+            self.withheld += 1

@@ -2,11 +2,16 @@
 
 The token is the request's ``workDoneToken`` when the client gave one; otherwise one the server
 creates with ``window/workDoneProgress/create``, only when the client announced
-``window.workDoneProgress``. No token, no progress. pygls never forgets tokens: ``end`` does.
+``window.workDoneProgress``. No token, no progress. The run never waits for ``create``: it starts
+at once, and ``begin`` goes out when the client answers (carrying the latest report); without an
+answer within ``CREATE_TIMEOUT_S``, or with an error, the run has no progress. The end of the run
+waits for a pending ``create`` (bounded by the same timeout) so that begin and end both come before
+the answer. pygls never forgets tokens: ``end`` does.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from typing import TYPE_CHECKING
@@ -28,54 +33,89 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-
-async def progress_token(
-    server: LanguageServer, client_token: ProgressToken | None
-) -> ProgressToken | None:
-    """The token to report on: the client's, a server-created one, or None (no progress)."""
-    if client_token is not None:
-        return client_token
-    window = server.client_capabilities.window
-    if window is None or not window.work_done_progress:
-        return None
-    token = f"agentd-run-{uuid.uuid4().hex[:12]}"
-    try:
-        await request_client(
-            server, WINDOW_WORK_DONE_PROGRESS_CREATE, WorkDoneProgressCreateParams(token=token)
-        )
-    except JsonRpcException as exc:
-        log.warning("client refused a progress token: %s", exc)
-        return None
-    return token
+CREATE_TIMEOUT_S = 3.0
 
 
 class RunProgress:
     """Begin/report/end on one token; every call is a no-op without a token or after ``end``."""
 
-    def __init__(self, server: LanguageServer, token: ProgressToken | None) -> None:
+    def __init__(self, server: LanguageServer, goal: str) -> None:
         self._server = server
-        self.token = token
+        self._title = f"Agent: {goal}"
+        self.token: ProgressToken | None = None
         self._open = False
+        self._message = "planning"  # the latest report: what a late begin shows
+        self._percentage = 0
+        self._creating: asyncio.Task[None] | None = None
 
-    def begin(self, goal: str) -> None:
+    def start(self, client_token: ProgressToken | None) -> None:
+        """Report on the client's token, or on one created now when the client supports it."""
+        if client_token is not None:
+            self.token = client_token  # used as is: a client that sends a token wants progress
+            self._begin()
+            return
+        window = self._server.client_capabilities.window
+        if window is None or not window.work_done_progress:
+            return
+        self.token = f"agentd-run-{uuid.uuid4().hex[:12]}"
+        self._creating = asyncio.get_running_loop().create_task(self._create(self.token))
+
+    async def _create(self, token: ProgressToken) -> None:
+        params = WorkDoneProgressCreateParams(token=token)
+        try:
+            # In this task (not wait_for's own): the request goes out before the run's first event.
+            async with asyncio.timeout(CREATE_TIMEOUT_S):
+                await request_client(self._server, WINDOW_WORK_DONE_PROGRESS_CREATE, params)
+        except TimeoutError:
+            log.warning(
+                "no answer to window/workDoneProgress/create within %.0f s: no progress for %r",
+                CREATE_TIMEOUT_S,
+                token,
+            )
+        except JsonRpcException as exc:
+            log.warning("the client refused progress token %r: %s", token, exc)
+        else:
+            self._begin()
+            return
+        self.token = None
+
+    def _begin(self) -> None:
         if self.token is None or self._open:
             return
         self._open = True
         self._server.work_done_progress.begin(
             self.token,
             WorkDoneProgressBegin(
-                title=f"Agent: {goal}", cancellable=True, message="planning", percentage=0
+                title=self._title,
+                cancellable=True,
+                message=self._message,
+                percentage=self._percentage,
             ),
         )
 
     def report(self, message: str, percentage: int | None = None) -> None:
-        if self.token is None or not self._open:
-            return
-        self._server.work_done_progress.report(
-            self.token, WorkDoneProgressReport(message=message, percentage=percentage)
-        )
+        self._message = message
+        if percentage is not None:
+            self._percentage = percentage
+        if self._open and self.token is not None:
+            self._server.work_done_progress.report(
+                self.token, WorkDoneProgressReport(message=message, percentage=percentage)
+            )
 
-    def end(self, message: str) -> None:
+    async def end(self, message: str) -> None:
+        """End the progress; waits for a pending ``create`` unless the request is cancelled."""
+        creating = self._creating
+        try:
+            if creating is not None and not creating.done():
+                current = asyncio.current_task()
+                if current is None or not current.cancelling():
+                    await asyncio.wait({creating})  # bounded by CREATE_TIMEOUT_S
+        finally:
+            if creating is not None:
+                creating.cancel()  # still pending only when we are cancelled: withdraw it
+            self._close(message)
+
+    def _close(self, message: str) -> None:
         if self.token is None:
             return
         if self._open:

@@ -36,7 +36,10 @@ Impl = Callable[[Any], Awaitable[Any]]
 
 
 def validate(model: type[M], params: Any) -> M:
-    """The params as ``model``, or a -32602 error whose message names the bad field."""
+    """The params as ``model``, or a -32602 error whose message names the bad field.
+
+    Wire names only: a Python name such as ``dry_run`` is an unknown field, not an alias.
+    """
     from pydantic import ValidationError
 
     from engine.errors import describe_validation_error
@@ -46,7 +49,7 @@ def validate(model: type[M], params: Any) -> M:
     if not isinstance(params, dict):
         raise JsonRpcInvalidParams(f"params: expected an object, got {type(params).__name__}")
     try:
-        return model.model_validate(params)
+        return model.model_validate(params, by_alias=True, by_name=False)
     except ValidationError as exc:
         raise JsonRpcInvalidParams(describe_validation_error(exc)) from None
 

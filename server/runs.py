@@ -19,14 +19,15 @@ from lsprotocol.types import ProgressToken
 from pygls.exceptions import JsonRpcInvalidParams
 
 from server.output import OutputCoalescer
-from server.progress import RunProgress, progress_token
+from server.progress import RunProgress
 from server.rpc import validate
 
 if TYPE_CHECKING:
-    from engine.events import Event
-    from engine.models import RunResult, StepResult
+    from engine import events, models
     from engine.run import Engine
     from server.app import AgentServer
+else:
+    events = models = None  # bound by _import_engine() on the first run, then kept
 
 log = logging.getLogger(__name__)
 
@@ -36,58 +37,67 @@ STEP_UPDATED = "agent/stepUpdated"
 OUTPUT_DELTA = "agent/outputDelta"
 
 
+def _import_engine() -> None:
+    """Import the engine modules once, on the first run, and keep them: no import per event.
+
+    Not at module import: pydantic and the engine cost ~100 ms that ``initialize`` would wait for.
+    """
+    global events, models
+    if models is None:
+        from engine import events, models
+
+
 class RunSession:
     """The server side of one run: its token, its notifications, its output buffers."""
 
     def __init__(self, server: AgentServer, progress: RunProgress) -> None:
+        _import_engine()
         self.server = server
         self.progress = progress
         self.run_id = ""
         self.total = 0
         self.finished_steps = 0
-        self.result: RunResult | None = None  # from RunFinished, also when the request is cancelled
+        self.result: models.RunResult | None = None  # from RunFinished, also when cancelled
         self.output = OutputCoalescer(self._send_output)
 
     def _notify(self, method: str, params: dict[str, Any]) -> None:
         self.server.protocol.notify(method, params)
 
-    def _send_output(self, step_id: str, stream: str, text: str) -> None:
-        self._notify(
-            OUTPUT_DELTA, {"runId": self.run_id, "stepId": step_id, "stream": stream, "text": text}
+    def _send_output(self, step_id: str, stream: models.Stream, text: str) -> None:
+        params = models.OutputDeltaParams(
+            run_id=self.run_id, step_id=step_id, stream=stream, text=text
         )
+        self._notify(OUTPUT_DELTA, params.wire())
 
-    def on_event(self, event: Event) -> None:
+    def on_event(self, event: events.Event) -> None:
         """The engine's listener: synchronous, never blocks (notify only queues bytes)."""
-        from engine.events import OutputDelta, PlanReady, RunFinished, RunStarted, StepUpdated
-
-        if isinstance(event, OutputDelta):
+        if isinstance(event, events.OutputDelta):
             self.output.add(event.step_id, event.stream, event.text)
-        elif isinstance(event, StepUpdated):
+        elif isinstance(event, events.StepUpdated):
             self._step_updated(event.step)
-        elif isinstance(event, RunStarted):
+        elif isinstance(event, events.RunStarted):
             self.run_id = event.run_id
-            token = self.progress.token
-            self._notify(
-                RUN_STARTED, {"runId": event.run_id, "goal": event.goal, "workDoneToken": token}
+            started = models.RunStartedParams(
+                run_id=event.run_id, goal=event.goal, work_done_token=self.progress.token
             )
-        elif isinstance(event, PlanReady):
+            self._notify(RUN_STARTED, started.wire())
+        elif isinstance(event, events.PlanReady):
             self.total = len(event.steps)
-            steps = [step.wire() for step in event.steps]
-            self._notify(
-                PLAN_READY, {"runId": event.run_id, "planner": event.planner, "steps": steps}
+            plan = models.PlanReadyParams(
+                run_id=event.run_id, planner=event.planner, steps=event.steps
             )
+            self._notify(PLAN_READY, plan.wire())
             self.progress.report(f"planned {self.total} step(s) with {event.planner}", 0)
-        elif isinstance(event, RunFinished):
+        elif isinstance(event, events.RunFinished):
             self.result = event.result
             self.output.close()
 
-    def _step_updated(self, step: StepResult) -> None:
-        from engine.models import FINAL_STEP_STATUSES
-
-        final = step.status in FINAL_STEP_STATUSES
+    def _step_updated(self, step: models.StepResult) -> None:
+        final = step.status in models.FINAL_STEP_STATUSES
         if final:
-            self.output.flush_step(step.id)  # the output comes before the final status
-        self._notify(STEP_UPDATED, {"runId": self.run_id, "step": step.wire()})
+            self.output.finish_step(step.id)  # its deltas come before its final status
+        updated = models.StepUpdatedParams(run_id=self.run_id, step=step)
+        self._notify(STEP_UPDATED, updated.wire())
         if final and step.status != "planned":
             self.finished_steps += 1
             percentage = int(100 * self.finished_steps / self.total) if self.total else 100
@@ -97,17 +107,18 @@ class RunSession:
         elif step.status == "awaitingApproval":
             self.progress.report(f"{step.id} awaits approval: {step.line}")
 
-    def end(self, outcome: str) -> None:
+    async def end(self, outcome: str) -> None:
         self.output.close()
-        self.progress.end(outcome)
+        await self.progress.end(outcome)
 
 
-def outcome_line(result: RunResult) -> str:
-    """One line for the end of the progress: ``succeeded: 3/3 steps, trust 0.9``."""
+def outcome_line(result: models.RunResult) -> str:
+    """One line for the end of the progress: ``succeeded: 3/3 steps succeeded, trust 0.9``."""
+    total = len(result.results)
+    if result.status == "planned":
+        return f"planned: {total} step{'' if total == 1 else 's'}"
     succeeded = sum(1 for r in result.results if r.status == "succeeded")
-    return (
-        f"{result.status}: {succeeded}/{len(result.results)} steps succeeded, trust {result.bits.t}"
-    )
+    return f"{result.status}: {succeeded}/{total} steps succeeded, trust {result.bits.t}"
 
 
 class Runs:
@@ -128,10 +139,9 @@ class Runs:
         return await self._run(params, dry_run=True)
 
     async def cancel(self, params: Any) -> dict[str, Any]:
-        from engine.models import CancelParams, CancelResult
-
-        request = validate(CancelParams, params)
-        return CancelResult(cancelled=self.engine.cancel(request.run_id)).wire()
+        _import_engine()
+        request = validate(models.CancelParams, params)
+        return models.CancelResult(cancelled=self.engine.cancel(request.run_id)).wire()
 
     def cancel_by_token(self, token: ProgressToken) -> None:
         """``window/workDoneProgress/cancel``: cancel the run that reports on ``token``."""
@@ -141,18 +151,21 @@ class Runs:
             self.engine.cancel(run_id)
 
     async def _run(self, params: Any, *, dry_run: bool) -> dict[str, Any]:
-        from engine.models import RunGoalParams
+        _import_engine()
         from engine.workspace import resolve_workspace
 
-        request = validate(RunGoalParams, params)
+        request = validate(models.RunGoalParams, params)
         if dry_run:
             request = request.model_copy(update={"dry_run": True})
         workspace = resolve_workspace(request.workspace, self.server.default_workspace())
-        token = request.work_done_token
-        if token is not None and token in self._tokens:
-            raise JsonRpcInvalidParams(f"workDoneToken: {token!r} is in use by another run")
-        progress = RunProgress(self.server, await progress_token(self.server, token))
-        progress.begin(request.goal if request.goal is not None else "explicit steps")
+        if request.work_done_token is not None and request.work_done_token in self._tokens:
+            raise JsonRpcInvalidParams(
+                f"workDoneToken: {request.work_done_token!r} is in use by another run"
+            )
+        # The run starts at once: a server-created token begins when the client accepts it.
+        progress = RunProgress(self.server, request.goal or "explicit steps")
+        progress.start(request.work_done_token)
+        token = progress.token
         session = RunSession(self.server, progress)
         outcome = "failed: the run did not start"
         try:
@@ -163,8 +176,8 @@ class Runs:
                 ask=self.server.approvals.asker(workspace),
             )
             session.run_id = handle.run_id
-            if progress.token is not None:
-                self._tokens[progress.token] = handle.run_id
+            if token is not None:
+                self._tokens[token] = handle.run_id
             # If this task is cancelled ($/cancelRequest), result() cancels the run and waits
             # for its processes and trace to be finished before CancelledError reaches us.
             result = await handle.result()
@@ -177,13 +190,15 @@ class Runs:
             outcome = f"failed: {exc}"
             raise
         finally:
-            if progress.token is not None:
-                self._tokens.pop(progress.token, None)
-            session.end(outcome)
-            if session.result is not None and not dry_run:
-                self._publish_diagnostics(workspace, session.result)
+            if token is not None:
+                self._tokens.pop(token, None)
+            try:
+                await session.end(outcome)
+            finally:
+                if session.result is not None and not dry_run:
+                    self._publish_diagnostics(workspace, session.result)
 
-    def _publish_diagnostics(self, workspace: Path, result: RunResult) -> None:
+    def _publish_diagnostics(self, workspace: Path, result: models.RunResult) -> None:
         from engine.errors import AgentError
 
         try:

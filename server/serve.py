@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import ipaddress
 import logging
 import os
 import signal
@@ -23,7 +24,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from pygls.exceptions import JsonRpcException
 from pygls.io_ import run_async
 
-from server.app import AgentServer, create_server
+from engine import __version__
+from server.app import AgentServer, AnsweredError, create_server
 
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
@@ -51,22 +53,23 @@ def serve(
     except (ValueError, OSError) as exc:
         print(f"agentd serve: {exc}", file=sys.stderr)
         return 2
-    from engine import __version__
-
     # Everything imported so far (lsprotocol's ~200 ms of types) lives as long as the process:
     # freezing it keeps a full GC pass over it from landing in the `initialize` answer (~30 ms).
     gc.freeze()
-    log.info(
-        "agentd %s serving on %s",
-        __version__,
-        f"{'ws' if ws else 'tcp'}://{where}" if where else "stdio",
-    )
     try:
         if address is None:
+            log.info("agentd %s serving on stdio", __version__)
             return asyncio.run(_serve_stdio(*_take_stdio()))
         return asyncio.run(_serve_sockets(address, websocket=ws is not None))
     except KeyboardInterrupt:
         return 130
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
 
 
 def parse_address(value: str) -> tuple[str, int]:
@@ -78,11 +81,29 @@ def parse_address(value: str) -> tuple[str, int]:
 
 
 class _QuietExpectedErrors(logging.Filter):
-    """pygls logs a traceback for every error answer, even the expected ones (-32602, -32800)."""
+    """pygls logs a traceback for every error answer, even the expected ones (-32602, -32800),
+    and for every message it cannot parse: ``AgentServer.report_server_error`` says it in one
+    warning line instead."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        return not isinstance(error, JsonRpcException)
+        if isinstance(error, JsonRpcException):
+            return False
+        return not str(record.msg).startswith("Unable to deserialize message")
+
+
+class _QuietWireNoise(logging.Filter):
+    """pygls's read loop logs "Unable to handle message" with a traceback for garbage on the wire
+    (bad JSON, bad UTF-8, unparseable params), which ``report_server_error`` reports anyway."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        expected = (ValueError, JsonRpcException, AnsweredError)
+        return not (record.msg == "Unable to handle message" and isinstance(error, expected))
+
+
+_QUIET_PYGLS = _QuietExpectedErrors()
+_QUIET_WIRE = _QuietWireNoise()
 
 
 def configure_logging(log_file: str | None, log_level: str) -> None:
@@ -101,7 +122,8 @@ def configure_logging(log_file: str | None, log_level: str) -> None:
     # pygls logs every message body at INFO: too much, and it may carry secrets.
     pygls_logger = logging.getLogger("pygls")
     pygls_logger.setLevel(max(level, logging.WARNING))
-    logging.getLogger("pygls.protocol.json_rpc").addFilter(_QuietExpectedErrors())
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(_QUIET_PYGLS)
+    log.addFilter(_QUIET_WIRE)  # pygls's read loops log through ours (run_async(..., log, ...))
 
 
 # -- sessions --------------------------------------------------------------------------------
@@ -307,9 +329,15 @@ async def _serve_sockets(address: tuple[str, int], *, websocket: bool) -> int:
     scheme = "ws" if websocket else "tcp"
     for sock in listener.sockets:
         sock_host, sock_port = sock.getsockname()[:2]
-        print(
-            f"agentd: listening on {scheme}://{sock_host}:{sock_port}", file=sys.stderr, flush=True
-        )
+        url = f"{scheme}://{f'[{sock_host}]' if ':' in sock_host else sock_host}:{sock_port}"
+        log.info("agentd %s serving on %s", __version__, url)
+        if not _is_loopback(sock_host):
+            log.warning(
+                "listening on %s, a non-loopback address: anyone who can connect can run "
+                "commands (there is no authentication)",
+                url,
+            )
+        print(f"agentd: listening on {url}", file=sys.stderr, flush=True)
     await stop.wait()
     listener.close()
     if sessions:

@@ -1,8 +1,10 @@
 """The ``agent`` settings -> EngineConfig, from initializationOptions and didChangeConfiguration.
 
 Settings replace the previous ones as a whole (a key the editor no longer sends falls back to its
-default), because editors send the full section. Invalid settings are logged and shown as a
-warning and the previous configuration stays. ``apiKey`` is accepted but never logged or echoed.
+default), because editors send the full section. Keys are the camelCase wire names only; unknown
+keys (``max_parallel`` too) are ignored, with a logged hint when they are a field's Python name.
+Invalid settings are logged and shown as a warning and the previous configuration stays.
+``apiKey`` is accepted but never logged or echoed.
 """
 
 from __future__ import annotations
@@ -35,10 +37,16 @@ def config_from_settings(base: EngineConfig, section: dict[str, Any]) -> EngineC
     """``base`` with the section's known keys validated on top; raises ValueError naming fields."""
     from pydantic import ValidationError
 
+    from engine.config import EngineConfig
     from engine.errors import describe_validation_error
 
+    wire_names = {info.alias or name: name for name, info in EngineConfig.model_fields.items()}
+    known = {key: value for key, value in section.items() if key in wire_names}
+    for key in section.keys() - known.keys():
+        if (field := EngineConfig.model_fields.get(key)) is not None:
+            log.warning("ignoring setting %r: settings use camelCase names (%r)", key, field.alias)
     try:
-        return base.merged(**section)
+        return base.merged(**known)
     except ValidationError as exc:
         raise ValueError(describe_validation_error(exc, camel=True)) from None
 

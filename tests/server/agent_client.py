@@ -19,7 +19,7 @@ from typing import Any
 
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
-from pytest_lsp.client import register_lsp_features
+from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
 from server.app import raw_converter
 
@@ -50,6 +50,9 @@ class AgentClient(LanguageClient):
         super().__init__(converter_factory=raw_converter)
         self.notes: dict[str, list[dict[str, Any]]] = {m: [] for m in AGENT_NOTIFICATIONS}
         self.arrivals: list[tuple[str, dict[str, Any]]] = []  # every agent notification, in order
+        self.arrived_at: list[float] = []  # time.monotonic() of each of ``arrivals``
+        self.on_create: Handler | None = None  # runs before a progress token is accepted
+        self.created_at: dict[Any, float] = {}  # progress token -> when its create was answered
         self.on_permission: Handler | None = None
         self.on_message_request: Handler | None = None
         self.permission_requests: list[dict[str, Any]] = []
@@ -60,14 +63,25 @@ class AgentClient(LanguageClient):
 
 def make_client() -> AgentClient:
     client = AgentClient()
-    register_lsp_features(client)
+    create_progress = DEFAULT_CLIENT_FEATURES[types.WINDOW_WORK_DONE_PROGRESS_CREATE]
+    features = dict(DEFAULT_CLIENT_FEATURES)
+    del features[types.WINDOW_WORK_DONE_PROGRESS_CREATE]
+    register_lsp_features(client, features)
     for method in AGENT_NOTIFICATIONS:
 
         def record(params: Any, method: str = method) -> None:
             client.notes[method].append(params)
             client.arrivals.append((method, params))
+            client.arrived_at.append(time.monotonic())
 
         client.feature(method)(record)
+
+    @client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
+    async def create(params: types.WorkDoneProgressCreateParams) -> None:
+        if client.on_create is not None:
+            await client.on_create(params)
+        create_progress(client, params)
+        client.created_at[params.token] = time.monotonic()
 
     @client.feature("agent/requestPermission")
     async def request_permission(params: Any) -> Any:

@@ -88,6 +88,7 @@ async def test_permission_once(
     assert request["risk"]["level"] == "high"
     kinds = [o["kind"] for o in request["options"]]
     assert kinds == ["allow_once", "allow_always", "reject_once", "reject_always"]
+    assert all(o["optionId"] == o["kind"] and o["name"] for o in request["options"])
     (record,) = resolved(tmp_path, result["runId"])
     assert (record["by"], record["optionId"]) == ("user", option)
     updates = [
@@ -117,6 +118,30 @@ async def test_permission_cancelled_outcome_rejects(acp: AgentClient, tmp_path: 
     result = await run_asking(acp, tmp_path)
     assert result["results"][0]["status"] == "rejected"
     assert not (tmp_path / "ran").exists()
+    (record,) = resolved(tmp_path, result["runId"])
+    assert (record["by"], record["optionId"]) == ("dismissed", None)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"outcome": "selected"},  # no optionId
+        {"outcome": "selected", "optionId": "allow_forever"},  # not an offered option
+        {"outcome": "selected", "option_id": "allow_once"},  # Python name, not the wire name
+        {"optionId": "allow_once"},  # no outcome
+        None,
+    ],
+)
+async def test_permission_invalid_answer_rejects(
+    acp: AgentClient, tmp_path: Path, answer: Any
+) -> None:
+    acp.on_permission = answer_with(answer)
+    result = await run_asking(acp, tmp_path)
+    assert result["results"][0]["status"] == "rejected"
+    assert not (tmp_path / "ran").exists()
+    (record,) = resolved(tmp_path, result["runId"])
+    assert (record["allowed"], record["by"]) == (False, "error")
+    assert record["detail"].startswith("invalid answer to requestPermission")
 
 
 async def test_permission_timeout_withdraws_the_request(acp: AgentClient, tmp_path: Path) -> None:
@@ -177,15 +202,20 @@ async def editor(
 
 
 @pytest.mark.parametrize(
-    ("title", "status", "option"),
+    ("title", "status", "by", "option"),
     [
-        ("Allow once", "succeeded", "allow_once"),
-        ("Reject", "rejected", "reject_once"),
-        (None, "rejected", None),
+        ("Allow once", "succeeded", "user", "allow_once"),
+        ("Reject", "rejected", "user", "reject_once"),
+        (None, "rejected", "dismissed", None),
     ],
 )
 async def test_message_request(
-    editor: AgentClient, tmp_path: Path, title: str | None, status: str, option: str | None
+    editor: AgentClient,
+    tmp_path: Path,
+    title: str | None,
+    status: str,
+    by: str,
+    option: str | None,
 ) -> None:
     editor.on_message_request = answer_with(types.MessageActionItem(title=title) if title else None)
     result = await run_asking(editor, tmp_path)
@@ -194,7 +224,7 @@ async def test_message_request(
     assert [a.title for a in request.actions or []] == ["Allow once", "Allow always", "Reject"]
     assert ASKING in request.message
     (record,) = resolved(tmp_path, result["runId"])
-    assert (record["by"], record["optionId"]) == ("user", option)
+    assert (record["by"], record["optionId"]) == (by, option)
 
 
 async def test_message_request_allow_always(editor: AgentClient, tmp_path: Path) -> None:

@@ -134,6 +134,9 @@ async def test_cancel_of_an_unknown_run(client: AgentClient, form: str) -> None:
     [
         ("agent/runGoal", {"goal": "demo.test", "maxParallel": 0}, "maxParallel"),
         ("agent/runGoal", {"goal": "demo.test", "dryrun": True}, "dryrun"),
+        ("agent/runGoal", {"goal": "demo.test", "dry_run": True}, "dry_run"),  # wire names only
+        ("agent/plan", {"steps": [step("true", timeout_ms=5)]}, "steps[0].timeout_ms"),
+        ("agent/cancel", {"run_id": "r1"}, "run_id"),
         ("agent/runGoal", {}, "goal"),
         ("agent/runGoal", {"steps": [{"kind": "runCli"}]}, "steps[0].cmd"),
         ("agent/plan", {"goal": "demo.test", "approval": "maybe"}, "approval"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 import pytest_lsp
 from lsprotocol import types
 
+from server.output import BURST, RATE_PER_SECOND
+from server.progress import CREATE_TIMEOUT_S
 from tests.server.agent_client import (
     CLIENTS,
     AgentClient,
@@ -19,7 +22,10 @@ from tests.server.agent_client import (
     command,
     config,
     initialize,
+    run_ids,
+    send_run,
     step,
+    wait_until,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -101,19 +107,65 @@ async def test_step_updates_follow_every_status(client: AgentClient, tmp_path: P
     assert [s["id"] for s in plan["steps"]] == ["a", "b", "c"]
 
 
-async def test_output_is_coalesced_without_losing_text(client: AgentClient, tmp_path: Path) -> None:
-    # ~2 s of steady output from two steps at once: hundreds of writes, few notifications.
-    printer = "for i in $(seq 1 200); do echo {name} line $i; sleep 0.01; done"
-    steps = [step(printer.format(name="A"), id="A"), step(printer.format(name="B"), id="B")]
+def check_output(client: AgentClient, run_id: str, expected: dict[str, str]) -> int:
+    """Each step's final stdout is its whole output, and its deltas (all before its final
+    stepUpdated) are a prefix of it; so deltas and final updates together miss nothing.
+    Returns the number of deltas."""
+    run = [(m, n) for m, n in client.arrivals if n["runId"] == run_id]
+    for step_id, text in expected.items():
+        finals = [
+            i
+            for i, (m, n) in enumerate(run)
+            if m == "agent/stepUpdated"
+            and n["step"]["id"] == step_id
+            and n["step"]["status"] not in ("pending", "awaitingApproval", "running")
+        ]
+        (final,) = finals
+        assert run[final][1]["step"]["stdout"] == text
+        deltas = [
+            (i, n)
+            for i, (m, n) in enumerate(run)
+            if m == "agent/outputDelta" and n["stepId"] == step_id
+        ]
+        assert all(i < final for i, _ in deltas)
+        assert text.startswith("".join(n["text"] for _, n in deltas if n["stream"] == "stdout"))
+    return sum(1 for m, _ in run if m == "agent/outputDelta")
+
+
+def busiest_second(client: AgentClient, run_id: str) -> int:
+    """The most agent/outputDelta notifications of the run that arrived within one second."""
+    times = [
+        at
+        for (method, note), at in zip(client.arrivals, client.arrived_at, strict=True)
+        if method == "agent/outputDelta" and note["runId"] == run_id
+    ]
+    return max((sum(1 for u in times if t <= u < t + 1.0) for t in times), default=0)
+
+
+async def test_many_printing_steps_share_the_runs_budget(
+    client: AgentClient, tmp_path: Path
+) -> None:
+    # Each step prints once and ends: finishing steps must not each flush a notification.
+    steps = [step(f"echo hello {i}", id=f"e{i}") for i in range(100)]
     began = time.monotonic()
     result = await call(client, "agent/runGoal", {"workspace": str(tmp_path), "steps": steps})
     elapsed = time.monotonic() - began
     assert result["status"] == "succeeded"
-    deltas = notes_of(client, "agent/outputDelta", result["runId"])
-    for name in ("A", "B"):
-        text = "".join(d["text"] for d in deltas if d["stepId"] == name and d["stream"] == "stdout")
-        assert text == "".join(f"{name} line {i}\n" for i in range(1, 201))
-    assert len(deltas) <= 20 * elapsed + 4, (len(deltas), elapsed)
+    sent = check_output(client, result["runId"], {f"e{i}": f"hello {i}\n" for i in range(100)})
+    assert sent <= BURST + RATE_PER_SECOND * elapsed + 1, (sent, elapsed)
+
+
+async def test_output_rate_is_bounded_in_every_second(client: AgentClient, tmp_path: Path) -> None:
+    # ~1.6 s of steady output from 12 steps at once: hundreds of writes, few notifications.
+    printer = "for j in $(seq 1 40); do echo {i} line $j; sleep 0.04; done"
+    steps = [step(printer.format(i=i), id=f"p{i}") for i in range(12)]
+    params = {"workspace": str(tmp_path), "steps": steps, "maxParallel": 12}
+    result = await call(client, "agent/runGoal", params)
+    assert result["status"] == "succeeded"
+    expected = {f"p{i}": "".join(f"{i} line {j}\n" for j in range(1, 41)) for i in range(12)}
+    assert check_output(client, result["runId"], expected) >= RATE_PER_SECOND  # budget used
+    # The bucket allows BURST + 20 in any second; 2 more for the client's read jitter.
+    assert busiest_second(client, result["runId"]) <= RATE_PER_SECOND + BURST + 2
 
 
 async def test_a_flood_is_delivered_in_few_notifications(
@@ -122,9 +174,8 @@ async def test_a_flood_is_delivered_in_few_notifications(
     result = await call(
         client, "agent/runGoal", {"workspace": str(tmp_path), "steps": [step("seq 1 20000")]}
     )
-    deltas = notes_of(client, "agent/outputDelta", result["runId"])
-    assert "".join(d["text"] for d in deltas) == result["results"][0]["stdout"]
-    assert len(deltas) <= 10
+    expected = "".join(f"{i}\n" for i in range(1, 20001))
+    assert check_output(client, result["runId"], {"s1": expected}) <= 10
 
 
 async def test_output_comes_before_the_final_step_update(
@@ -139,6 +190,62 @@ async def test_output_comes_before_the_final_step_update(
     assert methods[-2:] == ["agent/outputDelta", "agent/stepUpdated"]
     assert run[-2][1]["text"] == "last\n"
     assert run[-1][1]["step"]["status"] == "succeeded"
+
+
+async def test_plan_progress_ends_with_the_step_count(client: AgentClient, tmp_path: Path) -> None:
+    client.progress_reports.setdefault("plan-token", [])
+    params = {"goal": "demo.test", "workspace": str(tmp_path), "workDoneToken": "plan-token"}
+    result = await call(client, "agent/plan", params)
+    assert result["status"] == "planned"
+    end = client.progress_reports["plan-token"][-1]
+    assert isinstance(end, types.WorkDoneProgressEnd)
+    assert end.message == "planned: 1 step"
+
+
+async def test_a_client_that_never_answers_create(client: AgentClient, tmp_path: Path) -> None:
+    stalled = asyncio.Event()
+
+    async def never(params: Any) -> None:
+        await stalled.wait()
+
+    client.on_create = never
+    try:
+        began = time.monotonic()
+        answer, _ = send_run(
+            client, "request", {"workspace": str(tmp_path), "steps": [step("sleep 30")]}
+        )
+        (run_id,) = await wait_until(lambda: run_ids(tmp_path))
+        (note,) = await wait_until(lambda: notes_of(client, "agent/runStarted", run_id))
+        assert time.monotonic() - began < CREATE_TIMEOUT_S  # not held back by create
+        assert await call(client, "agent/cancel", {"runId": run_id}) == {"cancelled": True}
+        result = await asyncio.wait_for(answer, CREATE_TIMEOUT_S + 10)
+        assert result["status"] == "cancelled"
+        assert note["workDoneToken"] not in client.progress_reports  # nothing on it, not even begin
+    finally:
+        client.on_create = None
+        stalled.set()
+
+
+async def test_progress_begins_when_create_is_answered(client: AgentClient, tmp_path: Path) -> None:
+    async def slowly(params: Any) -> None:
+        await asyncio.sleep(0.5)
+
+    client.on_create = slowly
+    try:
+        result = await call(
+            client, "agent/runGoal", {"workspace": str(tmp_path), "steps": [step("true")]}
+        )
+    finally:
+        client.on_create = None
+    (note,) = notes_of(client, "agent/runStarted", result["runId"])
+    token = note["workDoneToken"]
+    started_at = client.arrived_at[client.arrivals.index(("agent/runStarted", note))]
+    assert started_at < client.created_at[token]  # the run did not wait for the client
+    begin, end = client.progress_reports[token]  # the run was over before create was answered
+    assert isinstance(begin, types.WorkDoneProgressBegin)
+    assert (begin.message, begin.percentage) == ("1/1: s1 succeeded", 100)
+    assert isinstance(end, types.WorkDoneProgressEnd)
+    assert end.message is not None and end.message.startswith("succeeded")
 
 
 @pytest_lsp.fixture(config=config(), params=CLIENTS)

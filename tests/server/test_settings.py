@@ -50,6 +50,15 @@ async def test_initialization_options(
     assert SECRET not in str(report)
 
 
+async def test_settings_take_camel_case_names_only(
+    client: AgentClient, client_name: str, tmp_path: Path
+) -> None:
+    options = {"agent": {"max_parallel": 3, "stepTimeoutMs": 5000}}
+    await initialize(client, capabilities(client_name), tmp_path, options)
+    report = await health(client)
+    assert (report["maxParallel"], report["stepTimeoutMs"]) == (8, 5000)
+
+
 async def test_invalid_initialization_options_warn_and_keep_defaults(
     client: AgentClient, client_name: str, tmp_path: Path
 ) -> None:

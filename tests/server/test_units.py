@@ -6,6 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from pygls.exceptions import JsonRpcException
@@ -15,37 +16,58 @@ from engine.errors import UnknownGoal
 from engine.models import RunGoalParams
 from server.app import create_server
 from server.diagnostics import LOCATION, source_diagnostics
-from server.output import OutputCoalescer
+from server.output import BURST, RATE_PER_SECOND, OutputCoalescer
 from server.rpc import validate
+from server.runs import OUTPUT_DELTA, PLAN_READY, RUN_STARTED, STEP_UPDATED
 from server.serve import parse_address
 from server.settings import config_from_settings, settings_section
 
 
-async def test_coalescer_bounds_the_rate_and_keeps_every_byte() -> None:
-    sent: list[tuple[str, str, str, float]] = []
-    coalescer = OutputCoalescer(lambda s, st, t: sent.append((s, st, t, time.monotonic())))
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_coalescer_spends_tokens_oldest_first_and_drops_the_rest_at_the_end() -> None:
+    sent: list[tuple[str, str, str]] = []
+    clock = FakeClock()
+    coalescer = OutputCoalescer(lambda *args: sent.append(args), burst=2, clock=clock)
+    coalescer.close()  # the timer must not fire in this test: the clock is fake
+    for step_id in ("a", "b", "c"):
+        coalescer.add(step_id, "stdout", f"{step_id}1 ")
+    coalescer.add("a", "stdout", "a2 ")
+    coalescer.finish_step("c")  # the bucket starts full (2 tokens): c's text goes at once
+    assert sent == [("c", "stdout", "c1 ")]
+    coalescer._on_timer()  # one token left: the oldest buffer goes, coalesced
+    assert sent[1:] == [("a", "stdout", "a1 a2 ")]
+    coalescer.finish_step("b")  # no token: b's text is left to its final agent/stepUpdated
+    assert len(sent) == 2 and coalescer.withheld == 1
+    clock.now += 1.5 / RATE_PER_SECOND  # one token back
+    coalescer.add("d", "stderr", "d1")
+    coalescer.close()
+    assert sent[2:] == [("d", "stderr", "d1")]
+    assert coalescer.sent == 3
+
+
+async def test_coalescer_rate_in_any_second_is_bounded() -> None:
+    sent: list[tuple[str, float]] = []
+    coalescer = OutputCoalescer(lambda step_id, _s, _t: sent.append((step_id, time.monotonic())))
     began = time.monotonic()
-    while time.monotonic() - began < 1.0:
-        for stream in ("stdout", "stderr"):
-            coalescer.add("s1", stream, "x")
-        coalescer.add("s2", "stdout", "y")
+    texts: dict[str, str] = {}
+    while time.monotonic() - began < 1.5:
+        for step_id in ("s1", "s2", "s3", "s4"):
+            coalescer.add(step_id, "stdout", "x")
+            texts[step_id] = texts.get(step_id, "") + "x"
         await asyncio.sleep(0.001)
     coalescer.close()
-    assert len(sent) <= 20 * (time.monotonic() - began) + 2 * 3  # a first and a last flush
-    writes = int(sum(len(t) for s, st, t, _ in sent if (s, st) == ("s1", "stdout")))
-    assert writes == sum(len(t) for s, st, t, _ in sent if (s, st) == ("s1", "stderr"))
-    assert "".join(t for s, _, t, _ in sent if s == "s2") == "y" * writes
-
-
-async def test_coalescer_flushes_a_step_on_demand() -> None:
-    sent: list[tuple[str, str, str]] = []
-    coalescer = OutputCoalescer(lambda *args: sent.append(args))
-    coalescer.add("a", "stdout", "1")
-    coalescer.add("b", "stdout", "2")
-    coalescer.flush_step("a")
-    assert sent == [("a", "stdout", "1")]
-    coalescer.close()
-    assert sent[-1] == ("b", "stdout", "2")
+    times = [t for _, t in sent]
+    busiest = max(sum(1 for u in times if t <= u < t + 1.0) for t in times)
+    assert busiest <= RATE_PER_SECOND + BURST, busiest
+    assert len(sent) >= RATE_PER_SECOND  # the budget is used, not wasted
+    assert {step_id for step_id, _ in sent} == set(texts)  # oldest first: nobody starves
 
 
 def test_settings_section_shapes() -> None:
@@ -133,12 +155,63 @@ async def test_unexpected_errors_become_internal_errors() -> None:
     assert caught.value.message.startswith("goal: unknown goal")
 
 
-def test_main_parses_the_serve_options_itself() -> None:
-    from server.__main__ import _parse
+def test_python_names_are_not_wire_names() -> None:
+    with pytest.raises(JsonRpcException) as caught:
+        validate(RunGoalParams, {"goal": "demo.test", "dry_run": True})
+    assert caught.value.message == "dry_run: Extra inputs are not permitted"
+    assert validate(RunGoalParams, {"goal": "demo.test", "dryRun": True}).dry_run is True
+    merged = config_from_settings(EngineConfig(), {"max_parallel": 3, "stepTimeoutMs": 5000})
+    assert (merged.max_parallel, merged.step_timeout_ms) == (8, 5000)
 
-    options = _parse(["--tcp", "127.0.0.1:0", "--log-file", "f.log", "--log-level", "INFO"])
-    assert (options.tcp, options.ws, options.log_file, options.log_level) == (
-        "127.0.0.1:0", None, "f.log", "INFO",
-    )  # fmt: skip
-    with pytest.raises(SystemExit):
-        _parse(["--tcp", "a:1", "--ws", "b:2"])
+
+async def test_no_import_per_engine_event() -> None:
+    from engine.events import OutputDelta, PlanReady, RunFinished, RunStarted, StepUpdated
+    from engine.models import Bits, Risk, RunResult, StepResult
+    from server.progress import RunProgress
+    from server.runs import RunSession
+
+    server = create_server()
+    sent: list[tuple[str, dict[str, Any]]] = []
+    session = RunSession(server, RunProgress(server, "explicit steps"))
+    session._notify = lambda method, params: sent.append((method, params))  # type: ignore[method-assign]
+    step = StepResult(id="s1", kind="runCli", cmd="echo", risk=Risk(level="low"), decision="allow",
+                      status="running")  # fmt: skip
+    done = step.model_copy(update={"status": "succeeded", "stdout": "hi\n"})
+    result = RunResult(run_id="r", goal="explicit", planner="explicit", status="succeeded",
+                       steps=["echo"], stdout="hi\n", deliverables=[], bits=Bits(t=0.9),
+                       results=[done], trace="t")  # fmt: skip
+    run_events = [
+        RunStarted("r", "explicit", Path()),
+        PlanReady("r", "explicit", [step]),
+        StepUpdated("r", step),
+        OutputDelta("r", "s1", "stdout", "hi\n"),
+        StepUpdated("r", done),
+        RunFinished("r", result),
+    ]
+    real_import = __import__
+    imported: list[str] = []
+
+    def spy(name: str, *args: Any, **kwargs: Any) -> Any:
+        imported.append(name)
+        return real_import(name, *args, **kwargs)
+
+    with patch("builtins.__import__", spy):
+        for event in run_events:
+            session.on_event(event)
+    assert imported == []
+    methods = [method for method, _ in sent]
+    assert methods == [RUN_STARTED, PLAN_READY, STEP_UPDATED, OUTPUT_DELTA, STEP_UPDATED]
+    assert sent[3][1] == {"runId": "r", "stepId": "s1", "stream": "stdout", "text": "hi\n"}
+    assert sent[4][1]["step"]["stdout"] == "hi\n"
+
+
+def test_outcome_line_of_a_plan() -> None:
+    from engine.models import Bits, Risk, RunResult, StepResult
+    from server.runs import outcome_line
+
+    planned = StepResult(id="s1", kind="runCli", cmd="x", risk=Risk(level="low"),
+                         decision="allow", status="planned")  # fmt: skip
+    result = RunResult(run_id="r", goal="g", planner="stub", status="planned", steps=["x", "x"],
+                       stdout="", deliverables=[], bits=Bits(t=0.0), results=[planned, planned],
+                       trace="t")  # fmt: skip
+    assert outcome_line(result) == "planned: 2 steps"

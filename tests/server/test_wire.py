@@ -93,6 +93,39 @@ async def test_garbage_on_the_wire_is_survived(tmp_path: Path) -> None:
     stderr = (await proc.stderr.read()).decode()
     assert "DEBUG" in stderr  # logs went to stderr, and read_frames found only messages on stdout
     assert SECRET not in stderr
+    # One warning line per bad message, no pygls tracebacks at ERROR.
+    assert "parse error on the wire" in stderr
+    assert "Traceback" not in stderr, stderr
+    assert not re.search(r"^\S+ \S+ ERROR ", stderr, re.MULTILINE), stderr
+
+
+async def test_requests_after_shutdown_are_refused() -> None:
+    proc = await spawn()
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(request(1, "initialize", {"processId": None, "capabilities": {}}))
+    proc.stdin.write(request(2, "shutdown"))
+    await proc.stdin.drain()
+    await asyncio.wait_for(read_frames(proc.stdout, until_id=2), 30)
+    # pygls 2.1 dropped these without an answer: the client waited forever.
+    proc.stdin.write(request(3, "agent/health", {}))
+    proc.stdin.write(
+        request(
+            4,
+            "textDocument/hover",
+            {"textDocument": {"uri": "file:///a"}, "position": {"line": 0, "character": 0}},
+        )
+    )
+    await proc.stdin.drain()
+    messages = await asyncio.wait_for(read_frames(proc.stdout, until_id=4), 10)
+    answers = {m["id"]: m for m in messages if "method" not in m}
+    assert answers[3]["error"] == {
+        "code": -32600,
+        "message": "agent/health: the server is shutting down",
+    }
+    assert answers[4]["error"]["code"] == -32600
+    proc.stdin.write(frame({"jsonrpc": "2.0", "method": "exit"}))
+    await proc.stdin.drain()
+    assert await asyncio.wait_for(proc.wait(), 10) == 0
 
 
 async def test_log_file(tmp_path: Path) -> None:
@@ -143,6 +176,34 @@ async def test_socket_transports_serve_many_connections(transport: str, tmp_path
     finally:
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 10) == 0
+
+
+@pytest.mark.parametrize(("host", "warned"), [("127.0.0.1", False), ("0.0.0.0", True)])
+async def test_socket_log_names_the_bound_port(host: str, warned: bool) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        *SERVER, "--tcp", f"{host}:0", "--log-level", "INFO",
+        stderr=asyncio.subprocess.PIPE, env=server_env(),
+    )  # fmt: skip
+    assert proc.stderr is not None
+    lines = []
+    while not lines or "listening on" not in lines[-1]:
+        lines.append((await asyncio.wait_for(proc.stderr.readline(), 30)).decode())
+    proc.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(proc.wait(), 10) == 0
+    logged = "".join(lines)
+    match = re.search(rf"listening on tcp://{re.escape(host)}:(\d+)", lines[-1])
+    assert match and match[1] != "0", logged
+    assert f"serving on tcp://{host}:{match[1]}" in logged
+    assert ("WARNING" in logged and "no authentication" in logged) is warned, logged
+
+
+async def test_python_m_server_is_agentd_serve() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        *SERVER, "--tcp", "nope", stderr=asyncio.subprocess.PIPE, env=server_env()
+    )
+    assert proc.stderr is not None
+    assert await asyncio.wait_for(proc.wait(), 30) == 2
+    assert b"HOST:PORT" in await proc.stderr.read()
 
 
 async def test_bad_serve_options_exit_2() -> None:
