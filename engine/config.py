@@ -23,7 +23,7 @@ class EngineConfig(WireModel):
 
     planner: Literal["stub", "openai"] = "stub"
     model: str = "gpt-4o-mini"
-    base_url: str | None = None
+    base_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+")] | None = None
     api_key: SecretStr | None = Field(default=None, repr=False, exclude=True)
     max_parallel: Annotated[int, Field(ge=1, le=256)] = 8
     step_timeout_ms: Annotated[int, Field(gt=0)] = 10 * 60 * 1000

@@ -23,9 +23,8 @@ class RunStarted:
 class PlanReady:
     run_id: str
     planner: str
-    steps: list[
-        StepResult
-    ]  # gated: risk and decision set, status pending (or planned on a dry run)
+    # gated: risk and decision set, status pending (planned on a dry run)
+    steps: list[StepResult]
 
 
 @dataclass(frozen=True, slots=True)

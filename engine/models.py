@@ -40,7 +40,10 @@ TimeoutMs = Annotated[int, Field(gt=0, le=24 * 3600 * 1000)]
 class WireModel(BaseModel):
     """Base of every wire shape: camelCase aliases, population by either name."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    # strict: JSON types are not coerced ("off" is not false, "4" is not 4, true is not 1)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", strict=True
+    )
 
     def wire(self) -> dict[str, Any]:
         """The JSON-ready dict exactly as it goes on the wire."""
@@ -244,7 +247,7 @@ class TraceResult(WireModel):
 
 
 class HealthParams(WireModel):
-    model_config = ConfigDict(extra="ignore")
+    """``agent/health`` takes no fields (``{}``)."""
 
 
 class HealthResult(WireModel):

@@ -22,13 +22,27 @@ from pydantic import ValidationError
 
 from engine import __version__, verify
 from engine.config import EngineConfig
-from engine.errors import AgentError, InvalidPlan, describe_validation_error
+from engine.errors import (
+    AgentError,
+    InvalidPlan,
+    TraceError,
+    WorkspaceError,
+    describe_validation_error,
+)
 from engine.events import Ask, Event, Listener, PlanReady, RunFinished, RunStarted
 from engine.execute.process import ProcessRunner
 from engine.execute.scheduler import run_dag
 from engine.execute.steps import StepContext, StepExecution, deliverable_path
 from engine.gate.base import Gate
-from engine.models import GoalInfo, Plan, RunGoalParams, RunResult, StepResult, step_id
+from engine.models import (
+    GoalInfo,
+    Plan,
+    RunGoalParams,
+    RunResult,
+    StepResult,
+    StepStatus,
+    step_id,
+)
 from engine.plan.base import Planner
 from engine.secrets import Redactor, scrub_env
 from engine.trace import TraceWriter, ensure_runs_dir, read_trace, trace_path, trace_relpath
@@ -136,7 +150,10 @@ class Engine:
                 await handle.result()
 
     def read_trace(self, workspace: Path, run_id: str) -> list[dict[str, Any]]:
-        return read_trace(trace_path(workspace, run_id)).records
+        path = trace_path(workspace, run_id)
+        if not path.is_file():
+            raise TraceError(f"runId: no trace of run {run_id!r} in {workspace}")
+        return read_trace(path).records
 
     def health(self) -> dict[str, Any]:
         import platform
@@ -169,8 +186,14 @@ class Engine:
         ask: Ask | None = None,
     ) -> RunHandle:
         goal = params.goal if params.goal is not None else "explicit"
+        try:  # before the run exists: an unusable workspace is the caller's error
+            runs_dir = ensure_runs_dir(workspace)
+        except OSError as exc:
+            raise WorkspaceError(
+                f"workspace: cannot write .agent/runs in {workspace}: {exc.strerror or exc}"
+            ) from None
         handle = RunHandle(new_run_id(), goal, workspace)
-        pipeline = _Pipeline(self, handle, params, listener, ask)
+        pipeline = _Pipeline(self, handle, params, runs_dir, listener, ask)
         handle._task = asyncio.get_running_loop().create_task(
             pipeline.run(), name=f"run {handle.run_id}"
         )
@@ -187,10 +210,12 @@ class _Pipeline:
         engine: Engine,
         handle: RunHandle,
         params: RunGoalParams,
+        runs_dir: Path,
         listener: Listener | None,
         ask: Ask | None,
     ) -> None:
         self.engine = engine
+        self.runs_dir = runs_dir
         self.config = engine.config  # a run keeps the configuration it started with
         self.handle = handle
         self.params = params
@@ -211,8 +236,7 @@ class _Pipeline:
             log.exception("run %s: listener failed on %s", self.handle.run_id, type(event).__name__)
 
     async def run(self) -> RunResult:
-        handle, workspace = self.handle, self.handle.workspace
-        runs_dir = ensure_runs_dir(workspace)
+        handle, workspace, runs_dir = self.handle, self.handle.workspace, self.runs_dir
         self.trace = TraceWriter(trace_path(workspace, handle.run_id), self.redactor.redact)
         try:
             self.trace.write(
@@ -269,7 +293,7 @@ class _Pipeline:
             steps=[s.model_dump(mode="json", by_alias=True, exclude_none=True) for s in plan.steps],
         )
         ctx = self._step_context(runs_dir)
-        status = "planned" if self.params.dry_run else "pending"
+        status: StepStatus = "planned" if self.params.dry_run else "pending"
         for step in plan.steps:
             verdict = self.engine.gate.assess(step, self.handle.workspace)
             result = StepResult(

@@ -65,10 +65,6 @@ class TraceWriter:
         self._seq = 0
         self._prev = ""
 
-    @property
-    def records_written(self) -> int:
-        return self._seq
-
     def write(self, type_: str, **data: Any) -> int:
         """Append one record; returns its line index (== seq)."""
         if self._fd is None:

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from engine.execute.process import OutputSink, ProcessResult, ProcessSpec
+from engine.execute.reaper import TOKEN_VAR, become_subreaper, kill_escaped, leader, new_token
 from engine.execute.watcher import use_pidfd_child_watcher
 from engine.models import Stream
 from engine.secrets import StreamRedactor
@@ -44,12 +45,14 @@ class SubprocessRunner:
       spilled to ``spill_dir/<spill_name>.<stream>`` (through ``spec.redact`` when set, and
       up to ``spill_cap`` bytes: ``spill_truncated`` tells) while reading continues.
     - Raises OSError when the process cannot be started (missing cwd, fd exhaustion).
-    - Processes that leave the group on purpose (``setsid``) escape it; only a sandbox
-      (a PID namespace) can catch those.
+    - Processes that leave the group (``setsid``) are killed too when the step ends: see
+      ``engine.execute.reaper`` (and its limits, which only a sandbox closes).
     """
 
     async def run(self, spec: ProcessSpec, on_output: OutputSink | None = None) -> ProcessResult:
         use_pidfd_child_watcher()
+        become_subreaper()
+        token = new_token()
         loop = asyncio.get_running_loop()
         started = time.monotonic()
         out = _Capture("stdout", spec, on_output)
@@ -62,7 +65,7 @@ class SubprocessRunner:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 cwd=spec.cwd,
-                env=spec.env,
+                env={**spec.env, TOKEN_VAR: token},
                 start_new_session=True,
             )
         )
@@ -71,24 +74,27 @@ class SubprocessRunner:
             # must still kill its whole group, not only the leader (asyncio's own cleanup)
             transport, proto = await asyncio.shield(spawn)
         except asyncio.CancelledError:
-            await _kill_spawned(spawn, spec.kill_grace_s)
+            await _kill_spawned(spawn, spec.kill_grace_s, token)
             raise
         pgid = transport.get_pid()  # start_new_session: the leader's pid is the group id
         timed_out = False
         finished = False
-        try:
+        with leader(pgid):
             try:
-                async with asyncio.timeout(spec.timeout_s):
-                    await proto.exited.wait()
-            except TimeoutError:
-                timed_out = True
-            await _finish(transport, proto, pgid, spec.kill_grace_s)
-            finished = True
-        finally:
-            if not finished:
-                await _finish_despite_cancellation(transport, proto, pgid, spec.kill_grace_s)
-            out.close()
-            err.close()
+                try:
+                    async with asyncio.timeout(spec.timeout_s):
+                        await proto.exited.wait()
+                except TimeoutError:
+                    timed_out = True
+                await _finish(transport, proto, pgid, spec.kill_grace_s, token)
+                finished = True
+            finally:
+                if not finished:
+                    await _finish_despite_cancellation(
+                        transport, proto, pgid, spec.kill_grace_s, token
+                    )
+                out.close()
+                err.close()
         returncode = transport.get_returncode()
         spilled = {c.stream: c.spill.path for c in (out, err) if c.spilled}
         return ProcessResult(
@@ -249,11 +255,17 @@ def _write_all(fd: int, data: memoryview) -> None:
 
 
 async def _finish(
-    transport: asyncio.SubprocessTransport, proto: _StepProtocol, pgid: int, grace_s: float
+    transport: asyncio.SubprocessTransport,
+    proto: _StepProtocol,
+    pgid: int,
+    grace_s: float,
+    token: str,
 ) -> None:
-    """Kill what is left of the group, drain the pipes briefly, reap the leader, close fds."""
+    """Kill what is left of the group and what escaped it, drain the pipes briefly, reap the
+    leader, close fds."""
     try:
         await _kill_group(pgid, grace_s)
+        await kill_escaped(token, pgid)
         await _wait_event(proto.pipes_closed, _DRAIN_AFTER_EXIT_S)
         await _wait_event(proto.exited, _REAP_WAIT_S)
     finally:
@@ -261,10 +273,14 @@ async def _finish(
 
 
 async def _finish_despite_cancellation(
-    transport: asyncio.SubprocessTransport, proto: _StepProtocol, pgid: int, grace_s: float
+    transport: asyncio.SubprocessTransport,
+    proto: _StepProtocol,
+    pgid: int,
+    grace_s: float,
+    token: str,
 ) -> None:
     """Run ``_finish`` to the end even if the awaiting task is cancelled again meanwhile."""
-    cleanup = asyncio.ensure_future(_finish(transport, proto, pgid, grace_s))
+    cleanup = asyncio.ensure_future(_finish(transport, proto, pgid, grace_s, token))
     while not cleanup.done():
         try:
             await asyncio.shield(cleanup)
@@ -275,7 +291,9 @@ async def _finish_despite_cancellation(
 
 
 async def _kill_spawned(
-    spawn: asyncio.Future[tuple[asyncio.SubprocessTransport, _StepProtocol]], grace_s: float
+    spawn: asyncio.Future[tuple[asyncio.SubprocessTransport, _StepProtocol]],
+    grace_s: float,
+    token: str,
 ) -> None:
     """Cancelled mid-spawn: let the spawn finish, then kill the group it started."""
     while not spawn.done():
@@ -286,7 +304,8 @@ async def _kill_spawned(
     if spawn.cancelled() or spawn.exception() is not None:
         return
     transport, proto = spawn.result()
-    await _finish_despite_cancellation(transport, proto, transport.get_pid(), grace_s)
+    with leader(transport.get_pid()):
+        await _finish_despite_cancellation(transport, proto, transport.get_pid(), grace_s, token)
 
 
 async def _kill_group(pgid: int, grace_s: float) -> None:

@@ -107,3 +107,36 @@ def test_config_refuses_a_sandbox_it_cannot_provide() -> None:
         EngineConfig.model_validate({"sandbox": "bwrap"})
     auto = EngineConfig.model_validate({"sandbox": "auto", "unknownKey": 1})
     assert auto.sandbox == "auto" and auto.sandbox_in_effect == "off"
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"goal": "x", "dryRun": "off"}, "dryRun"),  # would otherwise run for real
+        ({"goal": "x", "dryRun": 1}, "dryRun"),
+        ({"goal": "x", "maxParallel": "4"}, "maxParallel"),
+        ({"goal": "x", "maxParallel": True}, "maxParallel"),
+        ({"goal": "x", "stepTimeoutMs": 1.0}, "stepTimeoutMs"),
+    ],
+)
+def test_json_types_are_not_coerced(payload: dict[str, object], field: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        RunGoalParams.model_validate(payload)
+    assert field in fields_of(info.value)
+
+
+def test_settings_are_typed_too() -> None:
+    from engine.config import EngineConfig
+
+    for bad in ({"stepTimeoutMs": "100"}, {"baseUrl": "not a url"}, {"maxParallel": 2.5}):
+        with pytest.raises(ValidationError):
+            EngineConfig.model_validate(bad)
+    assert EngineConfig.model_validate({"baseUrl": "http://127.0.0.1:8080/v1"}).base_url
+
+
+def test_health_takes_no_fields() -> None:
+    from engine.models import HealthParams
+
+    HealthParams.model_validate({})
+    with pytest.raises(ValidationError, match="x"):
+        HealthParams.model_validate({"x": 1})

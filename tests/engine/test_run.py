@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from engine.errors import InvalidPlan, ModelNotConfigured, UnknownGoal
+from engine.errors import InvalidPlan, ModelNotConfigured, TraceError, UnknownGoal, WorkspaceError
 from engine.events import (
     Event,
     OutputDelta,
@@ -171,3 +171,13 @@ async def test_free_text_through_the_engine_with_a_model_on_loopback(tmp_path: P
         by_id = await run(tmp_path, engine=engine, goal="swe.analyze")  # ids stay offline
         assert by_id.planner == "stub" and len(fake.requests) == 1
         assert engine.health()["modelConfigured"] is True
+
+
+async def test_an_unwritable_workspace_is_the_callers_error() -> None:
+    with pytest.raises(WorkspaceError, match=r"workspace: cannot write \.agent/runs in /proc"):
+        Engine(FAST).start(RunGoalParams(goal="swe.analyze"), workspace=Path("/proc"))
+
+
+def test_a_missing_trace_names_the_run(tmp_path: Path) -> None:
+    with pytest.raises(TraceError, match="runId: no trace of run 'nope'"):
+        Engine(FAST).read_trace(tmp_path, "nope")

@@ -16,6 +16,7 @@ from engine.execute.process import ProcessResult, ProcessSpec
 from engine.execute.runner import SubprocessRunner, _Capture
 from engine.models import Stream
 from engine.secrets import REDACTED, Redactor
+from tests.engine.procs import alive
 
 HANG_GUARD_S = 30.0  # generous: only catches hangs, never measures speed
 
@@ -136,10 +137,8 @@ async def test_background_child_without_pipes_is_killed_too(tmp_path: Path) -> N
 async def test_a_process_that_left_the_group_does_not_hold_the_step(tmp_path: Path) -> None:
     result = await run(tmp_path, "setsid sleep 300 & echo $!")  # escapes the group, keeps pipes
     escapee = int(result.stdout.split()[0])
-    try:
-        assert result.exit_code == 0 and not result.timed_out
-    finally:
-        os.kill(escapee, signal.SIGKILL)
+    assert result.exit_code == 0 and not result.timed_out
+    assert not alive([escapee])  # and it is killed with the step (test_reaper.py)
 
 
 async def start_in_task(
