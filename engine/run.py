@@ -13,7 +13,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from engine.errors import (
 )
 from engine.events import Ask, Event, Listener, PlanReady, RunFinished, RunStarted
 from engine.execute.process import ProcessRunner
+from engine.execute.reaper import RUN_VAR, reap_run
 from engine.execute.scheduler import run_dag
 from engine.execute.steps import StepContext, StepExecution, deliverable_path
 from engine.gate.base import Gate
@@ -55,6 +56,16 @@ PlannerFactory = Callable[[EngineConfig], Planner]
 def new_run_id() -> str:
     """Sortable by start time, unique enough for one machine."""
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
+
+
+async def _to_the_end(work: Awaitable[object]) -> None:
+    """Await ``work`` to its end even if we are cancelled meanwhile (cleanup must finish)."""
+    task = asyncio.ensure_future(work)
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            continue
 
 
 def _default_planner(config: EngineConfig) -> Planner:
@@ -318,7 +329,7 @@ class _Pipeline:
     def _step_context(self, runs_dir: Path) -> StepContext:
         config, params = self.config, self.params
         env = scrub_env(os.environ)
-        env["AGENTD_RUN_ID"] = self.handle.run_id
+        env[RUN_VAR] = self.handle.run_id
         return StepContext(
             run_id=self.handle.run_id,
             workspace=self.handle.workspace,
@@ -350,7 +361,10 @@ class _Pipeline:
             execution.finish("skipped", failedDependencies=failed)
 
         after = {s.result.id: s.result.after for s in self.steps}
-        await run_dag(plan.ids(), after, run_step, skip_step)
+        try:
+            await run_dag(plan.ids(), after, run_step, skip_step)
+        finally:  # processes that left their step's group die with the run at the latest
+            await _to_the_end(reap_run(self.handle.run_id))
 
     def _finish(self) -> RunResult:
         cancelled = self.handle.cancel_requested

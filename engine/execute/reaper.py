@@ -2,8 +2,10 @@
 
 Killing a step's process group misses a descendant that moved to a session of its own. So the
 engine's process becomes a child subreaper (Linux ``prctl``): such a descendant, once orphaned, is
-re-parented to us instead of to init. Every step's environment carries a unique token, and when
-the step ends every adopted child carrying that token is killed with its group and reaped.
+re-parented to us instead of to init. Every step's environment carries a unique token and its
+run's id. When a step times out or is cancelled, or still had processes in its group when its
+leader exited, every adopted process carrying its token is killed and reaped at once; when a run
+ends, every adopted process carrying the run's id is (so a step that ended normally costs nothing).
 
 Limits (a sandbox with a PID namespace closes them): a process that scrubs its environment is not
 recognised; one that has already exited cannot be told apart, so its zombie is reaped only when the
@@ -24,7 +26,8 @@ from collections.abc import Iterator
 
 log = logging.getLogger(__name__)
 
-TOKEN_VAR = "AGENTD_STEP_TOKEN"
+TOKEN_VAR = "AGENTD_STEP_TOKEN"  # set by the runner, unique per step
+RUN_VAR = "AGENTD_RUN_ID"  # set by the engine in every step of a run
 _PR_SET_CHILD_SUBREAPER = 36
 _REAP_WAIT_S = 2.0
 _MAX_ROUNDS = 8  # an escaped process may have spawned more; each round catches a generation
@@ -69,13 +72,21 @@ def leader(pid: int) -> Iterator[None]:
         _leaders.discard(pid)
 
 
-async def kill_escaped(token: str, pgid: int) -> int:
+async def reap_step(token: str, pgid: int) -> int:
     """After the step's group ``pgid`` was killed: reap its members we adopted, and kill and reap
     every adopted process that carries ``token`` but left the group. Returns how many escaped."""
+    return await _reap_marked(f"{TOKEN_VAR}={token}".encode(), {pgid})
+
+
+async def reap_run(run_id: str) -> int:
+    """At the end of a run: kill and reap every adopted process of any of its steps."""
+    return await _reap_marked(f"{RUN_VAR}={run_id}".encode(), set())
+
+
+async def _reap_marked(marker: bytes, groups: set[int]) -> int:
     if not _subreaper:
         return 0
-    marker = f"{TOKEN_VAR}={token}".encode()
-    groups = {pgid}  # the step's group, then the groups of those that escaped it
+    groups = set(groups)  # the step's group, then the groups of those that escaped it
     escaped = 0
     for _ in range(_MAX_ROUNDS):
         ours: list[int] = []

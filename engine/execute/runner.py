@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from engine.execute.process import OutputSink, ProcessResult, ProcessSpec
-from engine.execute.reaper import TOKEN_VAR, become_subreaper, kill_escaped, leader, new_token
+from engine.execute.reaper import TOKEN_VAR, become_subreaper, leader, new_token, reap_step
 from engine.execute.watcher import use_pidfd_child_watcher
 from engine.models import Stream
 from engine.secrets import StreamRedactor
@@ -86,7 +86,7 @@ class SubprocessRunner:
                         await proto.exited.wait()
                 except TimeoutError:
                     timed_out = True
-                await _finish(transport, proto, pgid, spec.kill_grace_s, token)
+                await _finish(transport, proto, pgid, spec.kill_grace_s, token, timed_out)
                 finished = True
             finally:
                 if not finished:
@@ -260,12 +260,13 @@ async def _finish(
     pgid: int,
     grace_s: float,
     token: str,
+    stopped: bool,
 ) -> None:
-    """Kill what is left of the group and what escaped it, drain the pipes briefly, reap the
-    leader, close fds."""
+    """Kill what is left of the group (and, if the step was stopped or left processes behind,
+    what escaped it), drain the pipes briefly, reap the leader, close fds."""
     try:
-        await _kill_group(pgid, grace_s)
-        await kill_escaped(token, pgid)
+        if await _kill_group(pgid, grace_s) or stopped:
+            await reap_step(token, pgid)
         await _wait_event(proto.pipes_closed, _DRAIN_AFTER_EXIT_S)
         await _wait_event(proto.exited, _REAP_WAIT_S)
     finally:
@@ -280,7 +281,7 @@ async def _finish_despite_cancellation(
     token: str,
 ) -> None:
     """Run ``_finish`` to the end even if the awaiting task is cancelled again meanwhile."""
-    cleanup = asyncio.ensure_future(_finish(transport, proto, pgid, grace_s, token))
+    cleanup = asyncio.ensure_future(_finish(transport, proto, pgid, grace_s, token, True))
     while not cleanup.done():
         try:
             await asyncio.shield(cleanup)
@@ -308,14 +309,14 @@ async def _kill_spawned(
         await _finish_despite_cancellation(transport, proto, transport.get_pid(), grace_s, token)
 
 
-async def _kill_group(pgid: int, grace_s: float) -> None:
-    """SIGTERM the group, SIGKILL it after ``grace_s``; return once no live member is left."""
+async def _kill_group(pgid: int, grace_s: float) -> bool:
+    """SIGTERM the group, SIGKILL it after ``grace_s``; return once no live member is left.
+    True when the group still had members (alive or zombie) to signal."""
     if not _signal_group(pgid, signal.SIGTERM):
-        return
-    if await _group_gone(pgid, grace_s):
-        return
-    if _signal_group(pgid, signal.SIGKILL):
+        return False
+    if not await _group_gone(pgid, grace_s) and _signal_group(pgid, signal.SIGKILL):
         await _group_gone(pgid, _REAP_WAIT_S)
+    return True
 
 
 def _signal_group(pgid: int, sig: int) -> bool:
