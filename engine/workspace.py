@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -19,7 +20,10 @@ def path_from_uri_or_path(value: str) -> Path:
 
 
 def resolve_workspace(value: str | None, default: Path | None = None) -> Path:
-    """The absolute, existing workspace directory a run uses; a clear error otherwise."""
+    """The absolute, existing workspace directory a run uses; a clear error otherwise.
+
+    The path stays as the client gave it (normalised, symbolic links kept): diagnostics and
+    file URIs must name the files the client opened. Containment checks compare real paths."""
     if value is None:
         if default is None:
             raise WorkspaceError(
@@ -33,6 +37,7 @@ def resolve_workspace(value: str | None, default: Path | None = None) -> Path:
             raise WorkspaceError(
                 f"workspace: must be an absolute path or file:// URI, got {value!r}"
             )
+    path = Path(os.path.abspath(path))
     if not path.is_dir():
         raise WorkspaceError(f"workspace: {str(path)!r} is not an existing directory")
-    return path.resolve()
+    return path

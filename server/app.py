@@ -3,7 +3,7 @@
 The protocol subclass holds the pygls 2.1 workarounds that must sit below the handlers: cancelling
 command tasks on ``$/cancelRequest``, advertising the custom methods, ending a session on ``exit``
 without ``sys.exit``, and answering requests pygls would drop (unparseable params, or any request
-after ``shutdown``) instead of leaving the client waiting.
+after ``shutdown``) or mishandle (before ``initialize``) instead of leaving the client waiting.
 """
 
 from __future__ import annotations
@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Any
 import cattrs
 from lsprotocol import types
 from lsprotocol.converters import get_converter
-from pygls.exceptions import FeatureRequestError, JsonRpcException, JsonRpcInvalidRequest
+from pygls.exceptions import (
+    FeatureRequestError,
+    JsonRpcException,
+    JsonRpcInvalidRequest,
+    JsonRpcServerNotInitialized,
+)
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.protocol.json_rpc import (
@@ -34,9 +39,9 @@ from engine import __version__
 from server.approvals import REQUEST_PERMISSION, Approvals
 from server.diagnostics import DiagnosticsPublisher
 from server.queries import Queries
-from server.rpc import Answerer, RequestTracker, request_client
+from server.rpc import Answerer, RequestTracker, client_capabilities, request_client
 from server.runs import OUTPUT_DELTA, PLAN_READY, RUN_STARTED, STEP_UPDATED, Runs
-from server.settings import Settings
+from server.settings import SECTION, Settings
 
 if TYPE_CHECKING:
     from pygls.server import ServerErrors
@@ -81,6 +86,7 @@ class AgentProtocol(LanguageServerProtocol):
     def __init__(self, server: AgentServer, converter: cattrs.Converter) -> None:
         super().__init__(server, converter)
         self.on_exit: Callable[[int], None] | None = None  # set by the transport (serve.py)
+        self._initialize_received = False
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(
@@ -121,12 +127,24 @@ class AgentProtocol(LanguageServerProtocol):
         self._server.tracker.cancel(msg_id)
 
     def handle_message(self, message: Any) -> None:
-        if self._shutdown and isinstance(message, RPCRequest) and message.method != types.EXIT:
-            # pygls drops requests after `shutdown` without an answer; JSON-RPC wants one.
-            error = JsonRpcInvalidRequest(f"{message.method}: the server is shutting down")
+        if isinstance(message, RPCRequest) and (error := self._refusal(message.method)):
             self._send_response(message.id, error=error.to_response_error())
             return
         super().handle_message(message)
+
+    def _refusal(self, method: str) -> JsonRpcException | None:
+        """Requests answered with an error before any handler sees them."""
+        if self._shutdown and method != types.EXIT:
+            # pygls drops requests after `shutdown` without an answer; JSON-RPC wants one.
+            return JsonRpcInvalidRequest(f"{method}: the server is shutting down")
+        if method == types.INITIALIZE:
+            self._initialize_received = True
+        elif not self._initialize_received:
+            # LSP's answer; pygls would run the handler against a session that does not exist.
+            return JsonRpcServerNotInitialized(
+                f"{method}: the server is not initialized; send initialize first"
+            )
+        return None
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         if "jsonrpc" in data and "method" in data and "params" not in data:
@@ -168,8 +186,10 @@ class AgentServer(LanguageServer):
     def engine(self) -> Engine:
         """Created on first use so that ``initialize`` never waits for pydantic and the engine."""
         if self._engine is None:
+            from engine.execute.reaper import claim_strays
             from engine.run import Engine
 
+            claim_strays()  # this process spawns nothing but steps: every stray child is theirs
             self._engine = Engine()
             if self.initialization_options is not None:
                 self.settings.apply(
@@ -181,7 +201,7 @@ class AgentServer(LanguageServer):
         self.engine.configure(config)
 
     def _client_capabilities(self) -> types.ClientCapabilities | None:
-        return getattr(self.protocol, "client_capabilities", None)
+        return client_capabilities(self)
 
     def default_workspace(self) -> Path | None:
         """The first workspace folder, else the root URI; None before initialize or without one."""
@@ -260,11 +280,13 @@ def create_server() -> AgentServer:
         workspace = capabilities.workspace if capabilities is not None else None
         if not isinstance(settings, dict) and workspace is not None and workspace.configuration:
             # Pull-model clients send `settings: null` and expect us to ask for the section.
-            items = [types.ConfigurationItem(section="agent")]
+            items = [types.ConfigurationItem(section=SECTION)]
             answer = await server.workspace_configuration_async(
                 types.ConfigurationParams(items=items)
             )
-            settings = answer[0] if answer else None
+            section = answer[0] if answer else None
+            # The answer is the section itself, even when it holds no key we know.
+            settings = {SECTION: section} if isinstance(section, dict) else None
         if isinstance(settings, dict) and settings:
             engine = server.engine
             server.settings.apply(

@@ -33,7 +33,7 @@ from pygls.exceptions import JsonRpcException
 
 if TYPE_CHECKING:
     from engine.events import ApprovalOutcome, ApprovalRequest
-    from engine.models import PermissionOption
+    from engine.models import PermissionKind, PermissionOption
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ REQUEST_PERMISSION = "agent/requestPermission"
 Mechanism = Literal["requestPermission", "showMessageRequest", "none"]
 SendRequest = Callable[[str, Any], Awaitable[Any]]
 
-OPTION_NAMES = {  # optionId (== kind) -> name shown to the user
+OPTION_NAMES: dict[PermissionKind, str] = {  # optionId (== kind) -> name shown to the user
     "allow_once": "Allow once",
     "allow_always": "Allow always",
     "reject_once": "Reject",

@@ -77,9 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
     return value
 
 
@@ -97,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         for stream in (sys.stdout, sys.stderr):  # a command line in any script, on any locale
             if isinstance(stream, io.TextIOWrapper):
                 stream.reconfigure(errors="backslashreplace")
-        workspace = Path(args.workspace or ".").resolve()
+        workspace = Path(os.path.abspath(args.workspace or "."))  # keep a symlink as typed
         if not workspace.is_dir():
             raise UsageError(f"workspace {str(workspace)!r} is not a directory")
         if args.command == "trace":
@@ -200,6 +203,13 @@ def _renderer_for(args: argparse.Namespace) -> Renderer:
 def _run_params(args: argparse.Namespace, workspace: Path) -> dict[str, JsonValue]:
     if not args.goal and not args.step:
         raise UsageError("run needs a GOAL or at least one --step CMD")
+    if args.goal and args.step:  # the goal would be ignored: the steps are the plan
+        raise UsageError(
+            f"run takes a GOAL or --step commands, not both (got GOAL {args.goal!r}); "
+            "quote a command that has spaces: --step 'echo hi'"
+        )
+    if args.parallel and not args.step:
+        raise UsageError("--parallel applies to --step commands; give at least one --step CMD")
     params: dict[str, JsonValue] = {"workspace": str(workspace), "approval": "prompt"}
     if args.goal:
         params["goal"] = args.goal
@@ -328,8 +338,8 @@ async def _doctor(conn: Connection, workspace: Path, as_json: bool) -> int:
 
 
 def _trace(workspace: Path, run_id: str, *, as_json: bool) -> int:
-    """Read the trace file directly (no server needed) and verify its hash chain:
-    exit 0 intact, 1 broken or cut short, 2 no such trace."""
+    """Read the trace file directly (no server needed) and verify its hash chain. Exit 0 for a
+    complete, verified trace; 1 broken, cut short or incomplete (no run.finished); 2 missing."""
     from engine.errors import TraceError
     from engine.trace import read_trace, trace_path  # stdlib-only modules: cheap to import
     from server.render import marks_for
@@ -344,7 +354,6 @@ def _trace(workspace: Path, run_id: str, *, as_json: bool) -> int:
     except TraceError as exc:
         print(f"agentd: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    ok = report.verified and not report.truncated
     if as_json:
         summary = {
             "path": str(path),
@@ -365,7 +374,7 @@ def _trace(workspace: Path, run_id: str, *, as_json: bool) -> int:
             marks=marks_for(sys.stdout),
         )
         print(text)
-    return EXIT_OK if ok else EXIT_FAILED
+    return EXIT_OK if report.complete else EXIT_FAILED
 
 
 _COMMANDS: dict[str, Callable[[Connection, Path, bool], Awaitable[int]]] = {

@@ -121,12 +121,16 @@ def source_diagnostics(workspace: Path, steps: Iterable[StepResult]) -> dict[str
 
 
 def _workspace_file_uri(workspace: Path, raw: str) -> str | None:
+    """The URI of ``raw`` (relative to the workspace, or absolute inside it) when it names a file
+    in the workspace: containment on real paths, the URI under the workspace path the client
+    gave (which may be a symlink the editor opened it through)."""
     try:
-        path = (workspace / raw).resolve()  # an absolute `raw` replaces the workspace part
-        path.relative_to(workspace)
+        real_workspace = workspace.resolve()
+        real = (workspace / raw).resolve()  # an absolute `raw` replaces the workspace part
+        inside = real.relative_to(real_workspace)
     except (OSError, ValueError):
         return None
-    return path.as_uri() if path.is_file() else None
+    return (workspace / inside).as_uri() if real.is_file() else None
 
 
 class DiagnosticsPublisher:

@@ -26,7 +26,7 @@ from lsprotocol.types import (
 )
 from pygls.exceptions import JsonRpcException
 
-from server.rpc import request_client
+from server.rpc import client_capabilities, request_client
 
 if TYPE_CHECKING:
     from pygls.lsp.server import LanguageServer
@@ -54,7 +54,8 @@ class RunProgress:
             self.token = client_token  # used as is: a client that sends a token wants progress
             self._begin()
             return
-        window = self._server.client_capabilities.window
+        capabilities = client_capabilities(self._server)
+        window = capabilities.window if capabilities is not None else None
         if window is None or not window.work_done_progress:
             return
         self.token = f"agentd-run-{uuid.uuid4().hex[:12]}"

@@ -21,6 +21,11 @@ FINAL = frozenset(
 TAIL_LINES = 20
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 step``, ``2 steps``: every count the CLI prints agrees with its noun."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _can_encode(stream: TextIO, text: str) -> bool:
     try:
         text.encode(stream.encoding or "ascii")
@@ -64,9 +69,9 @@ def summary_line(result: dict[str, JsonValue]) -> str:
     ok = sum(1 for r in results if r.get("status") == "succeeded")
     trust = (result.get("bits") or {}).get("t")
     if result.get("status") == "planned":
-        counted = f"{len(results)} steps planned"
+        counted = f"{plural(len(results), 'step')} planned"
     else:
-        counted = f"{ok}/{len(results)} steps succeeded"
+        counted = f"{ok}/{plural(len(results), 'step')} succeeded"
     return (
         f"Run {result.get('runId')} {result.get('status')}: {counted}, trust {trust}, "
         f"trace {result.get('trace')}"
@@ -79,7 +84,7 @@ def output_tail(text: str, more: str, lines: int = TAIL_LINES) -> list[str]:
         return []
     every = text.rstrip("\n").splitlines()
     hidden = len(every) - lines
-    return ([f"{more} {hidden} more lines"] if hidden > 0 else []) + every[-lines:]
+    return ([f"{more} {plural(hidden, 'more line')}"] if hidden > 0 else []) + every[-lines:]
 
 
 def step_output(step: dict[str, JsonValue], marks: dict[str, str], *, verbose: bool) -> list[str]:

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from server.client import JsonValue
+from server.render import plural
 
 
 def trace_text(
@@ -25,14 +26,14 @@ def trace_text(
         for r in records
     ]
     if problems:
-        verdict = f"{marks['failed']} hash chain BROKEN:\n" + "\n".join(f"  {p}" for p in problems)
+        verdict = [f"{marks['failed']} hash chain BROKEN:", *(f"  {p}" for p in problems)]
     else:
-        verdict = f"{marks['succeeded']} hash chain verified ({len(records)} records)"
+        verdict = [f"{marks['succeeded']} hash chain verified ({plural(len(records), 'record')})"]
     if truncated:
-        verdict += "\n  the last line is cut short (the writer stopped mid-record)"
+        verdict.append(f"{marks['failed']} cut short: the writer stopped mid-record")
     elif not problems and not complete:
-        verdict += "\n  the run did not finish (no run.finished record)"
-    return "\n".join([f"Trace {report_path}", *lines, verdict])
+        verdict.append(f"{marks['failed']} incomplete: the run did not finish (no run.finished)")
+    return "\n".join([f"Trace {report_path}", *lines, *verdict])
 
 
 def _record_summary(record: dict[str, JsonValue], width: int = 100) -> str:

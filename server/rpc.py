@@ -25,6 +25,7 @@ from pygls.exceptions import (
 )
 
 if TYPE_CHECKING:
+    from lsprotocol.types import ClientCapabilities
     from pydantic import BaseModel
     from pygls.lsp.server import LanguageServer
     from pygls.protocol.json_rpc import MsgId
@@ -143,6 +144,11 @@ class Answerer:
         as_request.__name__ = as_command.__name__ = method.replace("/", "_")
         self._server.feature(method)(as_request)
         self._server.command(method)(as_command)
+
+
+def client_capabilities(server: LanguageServer) -> ClientCapabilities | None:
+    """The client's capabilities; None before ``initialize`` (pygls's property raises then)."""
+    return getattr(server.protocol, "client_capabilities", None)
 
 
 async def request_client(server: LanguageServer, method: str, params: Any) -> Any:

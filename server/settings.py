@@ -1,8 +1,11 @@
 """The ``agent`` settings -> EngineConfig, from initializationOptions and didChangeConfiguration.
 
-Settings replace the previous ones as a whole (a key the editor no longer sends falls back to its
-default), because editors send the full section. Keys are the camelCase wire names only; unknown
-keys (``max_parallel`` too) are ignored, with a logged hint when they are a field's Python name.
+Which object is ours: ``{"agent": {...}}`` is that section, and an ``agent`` key that is not an
+object is invalid; an object without ``agent`` is a bare section only if it holds a known key
+(editors that push every section they have must not reset ours), else it is ignored. Settings
+replace the previous ones as a whole (a key the editor no longer sends falls back to its default),
+because editors send the full section. Keys are the camelCase wire names only; unknown keys
+(``max_parallel`` too) are ignored, with a logged hint when they are a field's Python name.
 Invalid settings are logged and shown as a warning and the previous configuration stays.
 ``apiKey`` is accepted but never logged or echoed.
 """
@@ -23,14 +26,36 @@ log = logging.getLogger(__name__)
 SECTION = "agent"
 
 
+def wire_names() -> dict[str, str]:
+    """The settings' camelCase keys -> EngineConfig field names."""
+    from engine.config import EngineConfig
+
+    return {info.alias or name: name for name, info in EngineConfig.model_fields.items()}
+
+
 def settings_section(raw: Any) -> dict[str, Any] | None:
-    """``{"agent": {...}}`` or a bare settings object -> the section; None when there is none."""
+    """Our section of a settings object; None when it is not ours. Raises ValueError when its
+    ``agent`` key is not an object."""
     if not isinstance(raw, dict):
         return None
-    inner = raw.get(SECTION)
-    if isinstance(inner, dict):
+    if SECTION in raw:
+        inner = raw[SECTION]
+        if not isinstance(inner, dict):
+            raise ValueError(f"`{SECTION}` must be an object, got {_json_type(inner)}")
         return inner
-    return raw
+    if raw.keys() & wire_names().keys():
+        return raw
+    return None
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "a string" if isinstance(value, str) else "an array"  # all that JSON has left
 
 
 def config_from_settings(base: EngineConfig, section: dict[str, Any]) -> EngineConfig:
@@ -40,8 +65,8 @@ def config_from_settings(base: EngineConfig, section: dict[str, Any]) -> EngineC
     from engine.config import EngineConfig
     from engine.errors import describe_validation_error
 
-    wire_names = {info.alias or name: name for name, info in EngineConfig.model_fields.items()}
-    known = {key: value for key, value in section.items() if key in wire_names}
+    names = wire_names()
+    known = {key: value for key, value in section.items() if key in names}
     for key in section.keys() - known.keys():
         if (field := EngineConfig.model_fields.get(key)) is not None:
             log.warning("ignoring setting %r: settings use camelCase names (%r)", key, field.alias)
@@ -71,13 +96,18 @@ class Settings:
         self._base: EngineConfig | None = None  # what the engine started with: the defaults
 
     def apply(self, raw: Any, current: EngineConfig, *, origin: str) -> bool:
-        """Validate ``raw`` settings and configure the engine; False (and a warning) if invalid."""
-        section = settings_section(raw)
-        if section is None:
-            return False
+        """Validate ``raw`` settings and configure the engine; False when they are not ours
+        (logged at debug) or invalid (a warning, and the previous configuration stays)."""
         if self._base is None:
             self._base = current
         try:
+            section = settings_section(raw)
+            if section is None:
+                keys = sorted(raw) if isinstance(raw, dict) else type(raw).__name__
+                log.debug(
+                    "ignoring settings from %s without an `%s` section: %s", origin, SECTION, keys
+                )
+                return False
             config = config_from_settings(self._base, section)
         except ValueError as exc:
             message = (

@@ -40,6 +40,7 @@ HOME_PREFIXES = ("~", "$HOME", "${HOME}")
 SINKS = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero"})
 _WRITE_OPS = frozenset({">", ">>", ">|", "&>", "&>>", "<>", ">&"})
 _HOME_DIRS = re.compile(r"^(?:~[^/]*|/root|/home(?:/[^/]+)?|/Users(?:/[^/]+)?)(?=/|$)")
+_NOT_FOLLOWED = ("/dev/", "/proc/")  # links there name streams and processes, not files
 MAX_DEPTH = 8  # nested sh -c / $( ) levels (or links followed) before we give up: unknown
 
 
@@ -47,12 +48,16 @@ class Analysis:
     """Walks one command line, collecting (level, reason) findings; ``classify`` (the rules)
     judges each simple command and calls back into ``command``/``script`` for what it wraps."""
 
-    def __init__(self, workspace: str, real_workspace: str, classify: CommandRule) -> None:
-        self.roots = (workspace, real_workspace)
-        self.cwd: str | None = workspace  # absolute or under "~"; None once a `cd` is computed
+    def __init__(self, workspace: str, classify: CommandRule) -> None:
+        # Containment compares real paths: the workspace's realpath against each target's
+        # (through every link), so a symlinked workspace neither hides nor invents an escape.
+        self.root = os.path.realpath(workspace)
+        self.cwd: str | None = self.root  # absolute or under "~"; None once a `cd` is computed
         self.links: dict[str, str | None] = {}  # links this script made -> target (None: computed)
-        home = os.path.normpath(os.path.expanduser("~"))
-        self.home = home if home.startswith("/") and home != "/" else ""
+        self.disk_links: dict[str, bool] = {}  # path -> is a symbolic link on disk (looked up once)
+        home = os.path.expanduser("~")
+        homes = {os.path.normpath(home), os.path.realpath(home)}
+        self.homes = [h for h in homes if h.startswith("/") and h != "/"]
         self.findings: list[Finding] = []
         self.functions: set[str] = set()
         self.classify = classify
@@ -138,11 +143,10 @@ class Analysis:
         shown = f"{text} (a link to {full})" if crossed else text
         if full in SINKS or full.startswith("/dev/fd/"):
             return "sink", shown
-        for root in self.roots:
-            if full == root:
-                return "inside", "."
-            if full.startswith(root + "/"):
-                return "inside", full[len(root) + 1 :]
+        if full == self.root:
+            return "inside", "."
+        if full.startswith(self.root + "/"):
+            return "inside", full[len(self.root) + 1 :]
         return "outside", shown
 
     def resolve(self, text: str, *, follow_last: bool = True) -> str | None:
@@ -151,9 +155,10 @@ class Analysis:
         walked = self._walk(text, follow_last)
         return None if walked is None else walked[0]
 
-    def _walk(self, text: str, follow_last: bool) -> tuple[str, bool] | None:
+    def _walk(self, text: str, follow_last: bool, *, disk: bool = True) -> tuple[str, bool] | None:
         """(path, crossed a link): walks component by component so that `..` after a link
-        climbs from the link's target, as the kernel does."""
+        climbs from the link's target, as the kernel does. Follows the links this script made
+        and, with ``disk``, those on disk."""
         path = home_path(text)
         if path is None and text.startswith("/"):
             path = text
@@ -169,7 +174,7 @@ class Analysis:
                 current = current.rpartition("/")[0]
             elif part not in ("", "."):
                 current = f"{current}/{part}"
-                if not (pending or follow_last) or not self._is_link(current):
+                if not (pending or follow_last) or not self._is_link(current, disk):
                     continue
                 target, hops, crossed = self._link_target(current), hops + 1, True
                 if target is None or hops > MAX_DEPTH:
@@ -178,11 +183,16 @@ class Analysis:
                 pending = rest + pending
         return current or "/", crossed
 
-    def _is_link(self, path: str) -> bool:
+    def _is_link(self, path: str, disk: bool) -> bool:
         if path in self.links:
             return True
-        inside = any(path.startswith(root + "/") for root in self.roots)
-        return inside and os.path.islink(path)  # links already in the workspace
+        if not disk or not path.startswith("/") or path.startswith(_NOT_FOLLOWED):
+            return False
+        if f"{self.root}/".startswith(f"{path}/"):
+            return False  # the root and its parents: already a real path
+        if path not in self.disk_links:
+            self.disk_links[path] = os.path.islink(path)
+        return self.disk_links[path]
 
     def _link_target(self, path: str) -> str | None:
         if path in self.links:
@@ -199,32 +209,65 @@ class Analysis:
         for word in words:
             text = word.text
             for part in {text, text.partition("=")[2], text.partition(":")[2]} - {""}:
-                full = self.resolve(part)
-                if full is not None and self.home and f"{full}/".startswith(f"{self.home}/"):
-                    full = "~" + full[len(self.home) :]
-                found = secret_in(_HOME_DIRS.sub("~", full), bulk) if full else None
-                found = found or secret_in(part, bulk=False)
+                found = self._secret(part, bulk)
                 if found:
                     store, whole = found
                     held = store if whole else f"{text} includes {store}"
                     self.add("high", f"reads secrets ({held})")
                     break
 
-    def write_target(self, word: Word, what: str, *, follow_last: bool = True) -> None:
-        """Record the risk of ``what`` writing to the path ``word``."""
+    def _secret(self, part: str, bulk: bool) -> tuple[str, bool] | None:
+        """The secret store ``part`` names, as written (through links this script made) or
+        where it really leads."""
+        walked = self._walk(part, True)
+        paths = [walked[0]] if walked else []
+        if walked is None or walked[1]:  # through a link on disk: the written path counts too
+            written = self._walk(part, True, disk=False)
+            paths += [written[0]] if written else []
+        for full in paths:
+            found = secret_in(self._home_based(full), bulk)
+            if found:
+                return found
+        return secret_in(part, bulk=False)
+
+    def _home_based(self, full: str) -> str:
+        """``full`` with a home directory (this user's, /root, /home/<user>) written as ``~``."""
+        for home in self.homes:
+            if f"{full}/".startswith(f"{home}/"):
+                return "~" + full[len(home) :]
+        return _HOME_DIRS.sub("~", full)
+
+    def guard(
+        self, word: Word, what: str, *, follow_last: bool = True, root_ok: bool = False
+    ) -> tuple[Location, str] | None:
+        """Judge a path that ``what`` changes. Outside the workspace, the workspace root itself
+        (unless ``root_ok``) or a path agentd never writes: critical; computed: unknown. Those
+        are recorded and give None; otherwise (``sink`` or ``inside``, workspace-relative path)."""
         where, rel = self.locate(word, follow_last=follow_last)
         if where == "outside":
-            self.add("critical", f"{what} writes outside the workspace: {rel}")
+            self.add("critical", f"{what} {rel}: outside the workspace")
         elif where == "computed":
-            self.add("unknown", f"{what} writes to a computed path {word.text!r}")
-        elif where == "inside":
-            problem = write_path_problem(rel) if rel != "." else None
-            if problem:
-                self.add("critical", f"{what}: {problem}")
-            elif editor_executed(rel):
-                self.add("high", f"{what} {rel}: an editor or CI runs this file")
-            else:
-                self.add("medium", f"{what} writes {rel}")
+            self.add("unknown", f"{what} {word.text!r}: a path computed at run time")
+        elif where == "inside" and rel == ".":
+            if root_ok:
+                return where, rel
+            self.add("critical", f"{what} {word.text}: targets the workspace root itself")
+        elif where == "inside" and (problem := write_path_problem(rel)):
+            self.add("critical", f"{what} {word.text}: {problem}")
+        else:
+            return where, rel
+        return None
+
+    def write_target(self, word: Word, what: str, *, follow_last: bool = True) -> None:
+        """Record the risk of ``what`` writing to the path ``word``."""
+        found = self.guard(word, f"{what} writes", follow_last=follow_last, root_ok=True)
+        if found is None or found[0] == "sink":
+            return
+        rel = found[1]
+        if editor_executed(rel):
+            self.add("high", f"{what} {rel}: an editor or CI runs this file")
+        else:
+            self.add("medium", f"{what} writes {rel}")
 
 
 def home_path(text: str) -> str | None:

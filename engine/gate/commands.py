@@ -1,6 +1,6 @@
-"""The gate's tables: the risk of every known command, the commands that wrap another command or
-write files, git's subcommands, and the argument patterns the checks look for. Extend them here;
-``engine.gate.rules`` says which commands get an argument check on top.
+"""The gate's tables: the risk of every known command, the commands that wrap another command,
+detach from the step or write files, git's subcommands, and the argument patterns the checks look
+for. Extend them here; ``engine.gate.rules`` says which commands get an argument check on top.
 """
 
 from __future__ import annotations
@@ -39,6 +39,11 @@ COMMAND_LEVELS: dict[str, tuple[RiskLevel, str]] = {
         mocha rustc rustfmt gcc g++ cc clang clang++ javac java mvn gradle dotnet swift swiftc
         zig ghc cabal stack mix elixir erlc gofmt goimports golangci-lint patch gzip gunzip zip
         bzip2 xz unxz zstd pre-commit just task bazel""",
+    ),
+    **_table(
+        "medium",
+        "keeps a background job running after the shell exits (in the step's process group)",
+        "disown",
     ),
     **_table(
         "high",
@@ -94,9 +99,10 @@ WRAPPERS: dict[str, tuple[frozenset[str], int]] = {
     "timeout": (frozenset({"-s", "--signal", "-k", "--kill-after"}), 1),
     "nice": (frozenset({"-n", "--adjustment"}), 0),
     "ionice": (frozenset({"-c", "-n", "--class", "--classdata"}), 0),
-    "nohup": (frozenset(), 0),
+    "nohup": (frozenset(), 0),  # keeps the process group: the runner's group kill reaches it
     "busybox": (frozenset(), 0),
-    "setsid": (frozenset(), 0),
+    "setsid": (frozenset(), 0),  # a detacher too: see DETACHERS
+    "daemonize": (_names("-c -e -E -o -p -l -u"), 0),
     "command": (frozenset(), 0),
     "builtin": (frozenset(), 0),
     "exec": (frozenset({"-a"}), 0),
@@ -104,6 +110,26 @@ WRAPPERS: dict[str, tuple[frozenset[str], int]] = {
     "stdbuf": (frozenset({"-i", "-o", "-e", "--input", "--output", "--error"}), 0),
     "xargs": (_names("-I -L -n -P -s -d -E -a --arg-file --delimiter --max-procs"), 0),
 }
+# wrapper -> options whose value is a file it writes
+WRAPPER_OUTPUTS = {"time": ("-o", "--output"), "daemonize": ("-o", "-e", "-p", "-l")}
+# Commands that move what they run out of the step's process group or session, beyond the
+# runner's group kill: at least high, and the command they run is judged too.
+DETACHERS = {
+    "setsid": "detaches from the step's process group",
+    "daemonize": "detaches from the step's process group",
+    "start-stop-daemon": "starts a daemon outside the step's process group",
+    "screen": "runs commands in a terminal session outside the step's process group",
+    "tmux": "runs commands in a terminal session outside the step's process group",
+}
+SCREEN_VALUE_LETTERS = "ScehpTts"  # an option cluster ending in one takes a value (-dmS name)
+SCREEN_FLAGS = _names("-ls -list -wipe")
+TMUX_GLOBAL_VALUE_OPTS = _names("-c -f -L -S -T")  # before the subcommand; -c runs a command
+TMUX_VALUE_OPTS = _names("-c -e -n -s -t -x -y -N -w -T -S")  # a value in every subcommand
+TMUX_QUIET = _names(  # subcommands that run no command (any other may: new, send-keys, run ...)
+    "attach attach-session a at detach detach-client has-session has kill-server kill-session "
+    "kill-window kill-pane ls list-sessions list-windows list-panes rename-session "
+    "rename-window select-window select-pane switch-client"
+)
 # commands whose arguments are paths they change: xargs-fed arguments make them at least high
 PATH_CHANGERS = _names(
     "rm rmdir unlink shred chmod chown chgrp cp mv ln tee touch mkdir truncate dd install"

@@ -1,4 +1,5 @@
-"""Argument checks for commands that run other code: wrappers (sudo, env, xargs ...), shells and
+"""Argument checks for commands that run other code: wrappers (sudo, env, xargs ...), commands
+that detach what they run from the step (setsid, daemonize, screen, tmux ...), shells and
 interpreters (with the script they read), package tools, awk, git (configuration can run
 anything), eval and trap, and process or system control (kill, init, systemctl). Each adds
 findings to the Analysis; ``engine.gate.rules`` wires them up.
@@ -11,6 +12,7 @@ import re
 from engine.gate.analysis import ASSIGNMENT, Analysis, option_values, split_args
 from engine.gate.commands import (
     AWK_RUNS,
+    DETACHERS,
     DOWNLOADERS,
     FETCH_SUB,
     GIT_LISTING,
@@ -20,6 +22,12 @@ from engine.gate.commands import (
     PACKAGE_CHANGES,
     PATH_CHANGERS,
     PYTHON,
+    SCREEN_FLAGS,
+    SCREEN_VALUE_LETTERS,
+    TMUX_GLOBAL_VALUE_OPTS,
+    TMUX_QUIET,
+    TMUX_VALUE_OPTS,
+    WRAPPER_OUTPUTS,
     WRAPPERS,
 )
 from engine.gate.shell import SimpleCommand, Word
@@ -48,8 +56,8 @@ def wrapper(a: Analysis, argv: list[Word], cmd: SimpleCommand, depth: int) -> No
         if name == "command" and text in ("-v", "-V"):
             a.add("low", "command -v: looks a command up")
             return
-        if name == "time" and text in ("-o", "--output") and i + 1 < len(argv):
-            a.write_target(argv[i + 1], "time -o")
+        if text in WRAPPER_OUTPUTS.get(name, ()) and i + 1 < len(argv):
+            a.write_target(argv[i + 1], f"{name} {text}")
         i += 2 if text in value_opts else 1
     rest = argv[i + positional :]
     if not rest:
@@ -60,6 +68,63 @@ def wrapper(a: Analysis, argv: list[Word], cmd: SimpleCommand, depth: int) -> No
         a.command(rest, cmd, depth)
     else:
         a.command(rest, cmd, depth)
+
+
+def detach(a: Analysis, argv: list[Word], cmd: SimpleCommand, depth: int) -> None:
+    """setsid, daemonize, start-stop-daemon, screen, tmux: what they start outlives the step's
+    process group (the runner's kill), so at least high; what they run is judged too."""
+    name = argv[0].text.rsplit("/", 1)[-1]
+    a.add("high", f"{name}: {DETACHERS[name]}")
+    if name == "screen":
+        _screen(a, argv, cmd, depth)
+    elif name == "tmux":
+        _tmux(a, argv[1:], depth)
+    elif name == "start-stop-daemon":
+        args = argv[1:]
+        end = next((i for i, w in enumerate(args) if w.text == "--"), len(args))
+        program = option_values(args[:end], ("-a", "--startas"))
+        program = program or option_values(args[:end], ("-x", "--exec"))
+        if program:
+            a.command([program[0], *args[end + 1 :]], cmd, depth)
+    else:
+        wrapper(a, argv, cmd, depth)
+
+
+def _screen(a: Analysis, argv: list[Word], cmd: SimpleCommand, depth: int) -> None:
+    i, sends = 1, False
+    while i < len(argv) and argv[i].text.startswith("-") and len(argv[i].text) > 1:
+        text = argv[i].text
+        sends = sends or text in ("-X", "-Q")
+        takes_value = text not in SCREEN_FLAGS and text[-1] in SCREEN_VALUE_LETTERS
+        i += 2 if takes_value else 1
+    rest = argv[i:]
+    if sends:  # `screen -X stuff 'make\n'` types its text into the session's shell
+        for word in rest[1:]:
+            a.script(word.text, depth + 1)
+    elif rest:
+        a.command(rest, cmd, depth)
+
+
+def _tmux(a: Analysis, args: list[Word], depth: int) -> None:
+    """tmux's new-session, split-window, run-shell, send-keys ... run (or type) their operands
+    as a shell command; every subcommand but the quiet ones is read that way."""
+    i = 0
+    while i < len(args) and args[i].text.startswith("-") and len(args[i].text) > 1:
+        if args[i].text == "-c" and i + 1 < len(args):
+            a.script(args[i + 1].text, depth + 1)
+        i += 2 if args[i].text in TMUX_GLOBAL_VALUE_OPTS else 1
+    if i >= len(args) or args[i].text in TMUX_QUIET:
+        return
+    operands: list[Word] = []
+    rest = iter(args[i + 1 :])
+    for word in rest:
+        if not operands and word.text.startswith("-") and len(word.text) > 1:
+            if word.text in TMUX_VALUE_OPTS:
+                next(rest, None)
+            continue
+        operands.append(word)
+    if operands:
+        a.script(" ".join(w.text for w in operands), depth + 1)
 
 
 def interpreter(a: Analysis, argv: list[Word], cmd: SimpleCommand, depth: int) -> None:

@@ -31,15 +31,15 @@ def rm(a: Analysis, argv: list[Word], cmd: SimpleCommand, depth: int) -> None:
         a.add("high", f"{label}: deletes files")
     for word in targets:
         # rm removes a link itself, but `rm -r link/` deletes what the link points to
-        where, rel = a.locate(word, follow_last=word.text.endswith(("/", "/.")))
-        if recursive and (word.text in RM_EVERYTHING or rel == "."):
-            a.add("critical", f"{label} on {word.text}")
-        elif where == "outside":
-            a.add("critical", f"{label} outside the workspace: {rel}")
-        elif where == "computed":
-            a.add("unknown", f"{label} on a computed path {word.text!r}")
-        elif where == "sink" or write_path_problem(rel):
-            a.add("critical", f"{label} on {word.text}: {write_path_problem(rel) or 'a device'}")
+        found = a.guard(word, label, follow_last=word.text.endswith(("/", "/.")))
+        if found is None:
+            continue
+        where, rel = found
+        if where == "sink":
+            a.add("critical", f"{label} {word.text}: a device")
+        elif recursive and word.text in RM_EVERYTHING:  # `*`, `./*`, `.*`
+            folder = rel.rpartition("/")[0] or "the workspace root"
+            a.add("critical", f"{label} {word.text}: deletes everything in {folder}")
         else:
             a.add("high", f"{label} deletes {rel} inside the workspace")
 
@@ -49,13 +49,7 @@ def chmod(a: Analysis, argv: list[Word], cmd: SimpleCommand, depth: int) -> None
     operands = [w for w in argv[1:] if not re.fullmatch(r"-[RvcfhHLP]+|--[a-z-]+(=.*)?", w.text)]
     a.add("high", f"{name}: changes permissions or ownership")
     for word in operands[1:]:  # the first operand is the mode or owner
-        where, rel = a.locate(word)
-        if where == "outside":
-            a.add("critical", f"{name} outside the workspace: {word.text}")
-        elif where == "computed":
-            a.add("unknown", f"{name} on a computed path {word.text!r}")
-        elif where == "inside" and write_path_problem(rel):
-            a.add("critical", f"{name} on {word.text}: {write_path_problem(rel)}")
+        a.guard(word, name)
 
 
 def writer(a: Analysis, argv: list[Word], cmd: SimpleCommand, depth: int) -> None:

@@ -12,9 +12,12 @@ Choices (documented so they can be argued with):
   ``medium``; into ``.git/`` or anywhere ``engine.paths.write_path_problem`` rejects ``critical``;
 - after a ``cd`` out of the workspace relative paths are outside it, and a tool that changes files
   (medium) is at least ``high``;
-- paths are followed through symbolic links already in the workspace and links the script itself
-  made (``ln``, ``cp -s``); a link to a path outside the workspace (or to one agentd never writes)
-  is ``high``, and a later write through it is judged where it points;
+- paths are followed through symbolic links on disk and links the script itself made (``ln``,
+  ``cp -s``), and containment compares real paths (a symlinked workspace is its real directory);
+  a link to a path outside the workspace (or to one agentd never writes) is ``high``, and a later
+  write through it is judged where it points;
+- commands that leave the step's process group or session (``setsid``, ``daemonize``,
+  ``start-stop-daemon``, ``screen``, ``tmux``) escape the runner's group kill: at least ``high``;
 - reading a well-known secret store (``commands.SECRET_STORES``: ``~/.ssh``, ``/etc/shadow`` ...)
   is ``high``.
 """
@@ -27,7 +30,15 @@ from pathlib import Path
 from engine.gate import exec_checks, file_checks
 from engine.gate.analysis import Analysis, CommandRule, Finding
 from engine.gate.base import LEVEL_ORDER, Policy, Verdict
-from engine.gate.commands import COMMAND_LEVELS, PACKAGE_TOOLS, PYTHON, SHELLS, WRAPPERS, WRITERS
+from engine.gate.commands import (
+    COMMAND_LEVELS,
+    DETACHERS,
+    PACKAGE_TOOLS,
+    PYTHON,
+    SHELLS,
+    WRAPPERS,
+    WRITERS,
+)
 from engine.gate.shell import SimpleCommand, Word
 from engine.models import Risk, RiskLevel, RunCliStep, WriteFileStep
 from engine.paths import editor_executed, write_path_problem
@@ -74,7 +85,7 @@ def assess_write(rel_path: str, workspace: Path) -> Risk:
 
 def assess_command(cmd: str, workspace: Path) -> Risk:
     """Risk of running ``cmd`` with ``sh -c`` in ``workspace``: the highest of its parts."""
-    analysis = Analysis(os.path.normpath(workspace), os.path.realpath(workspace), classify)
+    analysis = Analysis(os.fspath(workspace), classify)
     analysis.script(cmd, 0)
     if not analysis.findings:
         return _risk("low", "no command")
@@ -120,6 +131,7 @@ RULES: dict[str, CommandRule] = {
     **dict.fromkeys(("ln", "cp"), file_checks.link),
     **dict.fromkeys(("node", "perl", "ruby", "php", "lua"), exec_checks.interpreter),
     **dict.fromkeys(SHELLS, exec_checks.shell),
+    **dict.fromkeys(DETACHERS, exec_checks.detach),
     **dict.fromkeys(PACKAGE_TOOLS, exec_checks.package_tool),
     **dict.fromkeys(("curl", "wget"), file_checks.download),
     **dict.fromkeys(("rsync", "scp"), file_checks.remote_copy),

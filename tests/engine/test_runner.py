@@ -142,6 +142,8 @@ async def test_a_process_that_left_the_group_does_not_hold_the_step(tmp_path: Pa
     finally:  # the engine kills it when the run ends (test_reaper.py); the runner alone may not
         with contextlib.suppress(ProcessLookupError):
             os.kill(escapee, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):  # adopted by us (the subreaper): reap it
+            os.waitpid(escapee, 0)  # noqa: ASYNC222 - SIGKILLed: returns at once
 
 
 async def start_in_task(

@@ -22,11 +22,18 @@ def test_trace_text_says_whether_the_chain_holds() -> None:
     marks = {"succeeded": "+", "failed": "x"}
     records = [{"seq": 0, "ts": "t", "type": "run.finished", "prev": "", "status": "succeeded"}]
     ok = trace_text("t.jsonl", records, [], truncated=False, complete=True, marks=marks)
-    assert "status=succeeded" in ok and ok.endswith("+ hash chain verified (1 records)")
+    assert "status=succeeded" in ok and ok.endswith("+ hash chain verified (1 record)")
     bad = trace_text(
         "t.jsonl", records, ["line 1: prev"], truncated=False, complete=False, marks=marks
     )
-    assert "x hash chain BROKEN:\n  line 1: prev" in bad
+    assert bad.endswith("x hash chain BROKEN:\n  line 1: prev")
+    started = [{"seq": 0, "ts": "t", "type": "run.started", "prev": ""}]
+    unfinished = trace_text("t.jsonl", started, [], truncated=False, complete=False, marks=marks)
+    assert unfinished.endswith(
+        "+ hash chain verified (1 record)\nx incomplete: the run did not finish (no run.finished)"
+    )
+    cut = trace_text("t.jsonl", started, [], truncated=True, complete=False, marks=marks)
+    assert cut.endswith("\nx cut short: the writer stopped mid-record")
 
 
 def test_goals_lists_builtin_and_workspace_goals(tmp_path: Path) -> None:
@@ -60,6 +67,25 @@ def test_trace_verifies_the_hash_chain(tmp_path: Path) -> None:
     assert tampered.returncode == 1 and "BROKEN" in tampered.stdout
     missing = agentd("trace", "no-such-run", cwd=tmp_path)
     assert missing.returncode == 2 and "no trace" in missing.stderr
+
+
+def test_trace_of_a_run_that_never_finished_exits_1(tmp_path: Path) -> None:
+    """A server killed mid-run leaves a chain that verifies but has no run.finished."""
+    _, result = run_json("--step", "echo one", "--step", "echo two", cwd=tmp_path)
+    path = tmp_path / result["trace"]
+    lines = path.read_text().splitlines(keepends=True)
+    assert '"type":"run.finished"' in lines[-1]
+    path.write_text("".join(lines[:-1]))
+    done = agentd("trace", result["runId"], cwd=tmp_path)
+    assert done.returncode == 1
+    assert (
+        "hash chain verified" in done.stdout and "incomplete: the run did not finish" in done.stdout
+    )
+    report = json.loads(agentd("trace", str(path), "--json", cwd=tmp_path).stdout)
+    assert (report["verified"], report["truncated"], report["complete"]) == (True, False, False)
+    path.write_text("".join(lines[:-1]) + lines[-1][:20])  # the writer killed mid-line
+    done = agentd("trace", result["runId"], cwd=tmp_path)
+    assert done.returncode == 1 and "cut short" in done.stdout
 
 
 def test_doctor_reports_health_in_words(tmp_path: Path) -> None:

@@ -52,9 +52,7 @@ def test_run_demo_test_writes_its_deliverable_with_plain_output(tmp_path: Path) 
     assert (tmp_path / "out" / "hello.txt").is_file()
     lines = done.stdout.splitlines()
     assert lines[0][2:].startswith("s1 write out/hello.txt (succeeded, ")
-    assert (
-        lines[-1].startswith("Run ") and " succeeded: 1/1 steps succeeded, trust 0.9" in lines[-1]
-    )
+    assert lines[-1].startswith("Run ") and " succeeded: 1/1 step succeeded, trust 0.9" in lines[-1]
 
 
 def test_explicit_steps_run_in_order_and_a_failure_exits_1(tmp_path: Path) -> None:
@@ -69,12 +67,16 @@ def test_explicit_steps_run_in_order_and_a_failure_exits_1(tmp_path: Path) -> No
     assert "s2 echo never (skipped" in done.stdout
 
 
-def test_a_step_flag_does_not_swallow_the_goal(tmp_path: Path) -> None:
+def test_a_goal_with_step_flags_is_bad_usage(tmp_path: Path) -> None:
     done = agentd("run", "--step", "echo a", "swe.analyze", "--dry-run", cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert "not both (got GOAL 'swe.analyze')" in done.stderr
+    assert not (tmp_path / ".agent").exists()  # refused before any server started
+    done = agentd("run", "--step", "echo a", "--dry-run", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0][2:].startswith("s1 echo a (planned") and len(lines) == 2
-    assert " planned: 1 steps planned, trust 0.0" in lines[1]  # the goal's own plan is not run
+    assert " planned: 1 step planned, trust 0.0" in lines[1]
 
 
 def test_timeout_ms_bounds_each_step(tmp_path: Path) -> None:

@@ -16,7 +16,14 @@ import pytest
 from server.cli import _run_params, build_parser, main
 from server.client import Connection, RpcError, ServerExited
 from server.prompt import Approver
-from server.render import PlainRenderer, Renderer, marks_for, step_line
+from server.render import (
+    PlainRenderer,
+    Renderer,
+    marks_for,
+    output_tail,
+    step_line,
+    summary_line,
+)
 from tests.server.cli_helpers import ENV
 
 # --- the client: two Connections talking over a socket pair -------------------------------------
@@ -128,14 +135,36 @@ def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--tcp", "no-port-here"]) == 2  # the server's own check, same code
 
 
-def test_each_step_flag_takes_one_command_not_the_goal_after_it(tmp_path: Path) -> None:
-    args = build_parser().parse_args(["run", "--step", "echo a", "swe.analyze", "--dry-run"])
+def test_numbers_must_be_whole_and_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    for flag in ("--max-parallel", "--timeout-ms"):
+        for bad in ("x", "0", "1.5"):
+            assert main(["run", "x", flag, bad]) == 2
+            err = capsys.readouterr().err
+            assert f"argument {flag}: expected a whole number >= 1, got '{bad}'" in err
+            assert "_positive" not in err
+
+
+def test_goal_and_steps_do_not_mix(capsys: pytest.CaptureFixture[str]) -> None:
+    # `--step echo hi`: "hi" becomes the GOAL, which explicit steps would silently ignore.
+    assert main(["run", "--step", "echo", "hi"]) == 2
+    err = capsys.readouterr().err
+    assert "run takes a GOAL or --step commands, not both (got GOAL 'hi')" in err
+    assert "--step 'echo hi'" in err
+    assert main(["run", "swe.analyze", "--parallel"]) == 2
+    assert "--parallel applies to --step commands" in capsys.readouterr().err
+
+
+def test_each_step_flag_takes_one_command_in_order_unless_parallel(tmp_path: Path) -> None:
+    args = build_parser().parse_args(["run", "--step", "echo a", "--dry-run"])
     params = _run_params(args, tmp_path)
-    assert (params["goal"], params["dryRun"]) == ("swe.analyze", True)
+    assert ("goal" not in params, params["dryRun"]) == (True, True)
     assert params["steps"] == [{"id": "s1", "kind": "runCli", "cmd": "echo a"}]
     args = build_parser().parse_args(["run", "--step", "a", "--step", "b"])
     steps = _run_params(args, tmp_path)["steps"]
     assert [(s["cmd"], s.get("after")) for s in steps] == [("a", None), ("b", ["s1"])]
+    args = build_parser().parse_args(["run", "--step", "a", "--step", "b", "--parallel"])
+    steps = _run_params(args, tmp_path)["steps"]
+    assert [s.get("after") for s in steps] == [None, None]
 
 
 # --- renderers and approvals --------------------------------------------------------------------
@@ -172,6 +201,18 @@ def test_plain_renderer_prints_each_step_once_and_a_summary() -> None:
         "- s2 rm -f x (skipped, 7 ms, risk high: deletes files, gate ask)",  # only in the result
         "Run r failed: 0/2 steps succeeded, trust 0.0, trace t.jsonl",
     ]
+
+
+def test_counts_agree_with_their_nouns() -> None:
+    result = {"runId": "r", "bits": {"t": 0.9}, "trace": "t.jsonl"}
+    one = result | {"status": "planned", "results": [_step("planned")]}
+    assert "planned: 1 step planned, trust" in summary_line(one)
+    two = result | {"status": "planned", "results": [_step("planned"), _step("planned")]}
+    assert "planned: 2 steps planned, trust" in summary_line(two)
+    done = result | {"status": "succeeded", "results": [_step("succeeded")]}
+    assert "succeeded: 1/1 step succeeded, trust" in summary_line(done)
+    assert output_tail("a\nb\n", "...", lines=1) == ["... 1 more line", "b"]
+    assert output_tail("a\nb\nc\n", "...", lines=1) == ["... 2 more lines", "c"]
 
 
 def test_plain_renderer_shows_the_tail_of_a_succeeded_steps_stdout() -> None:

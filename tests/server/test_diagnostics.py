@@ -78,6 +78,16 @@ async def test_failed_output_points_at_workspace_files(
     assert (workspace / "missing.py").as_uri() not in client.diagnostics  # no such file
 
 
+async def test_a_symlinked_workspace_keeps_its_uris(
+    client: AgentClient, workspace: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    link = tmp_path_factory.mktemp("links") / "ws"
+    link.symlink_to(workspace)
+    await run(client, link, [step(FAILING)])
+    (diagnostic,) = client.diagnostics[(link / "src" / "a.py").as_uri()]
+    assert diagnostic.message.startswith("boom")
+
+
 async def test_a_rerun_replaces_the_previous_diagnostics(
     client: AgentClient, workspace: Path
 ) -> None:

@@ -99,6 +99,36 @@ async def test_did_change_configuration(
     assert (await health(client))["maxParallel"] == 5
 
 
+async def test_settings_without_our_section_keep_the_configuration(
+    client: AgentClient, client_name: str, tmp_path: Path
+) -> None:
+    """Editors that push every section they have must not reset ours."""
+    await initialize(client, capabilities(client_name), tmp_path, {"agent": {"maxParallel": 3}})
+
+    def change(settings: Any) -> None:
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings=settings)
+        )
+
+    change({"python": {"analysis": {"typeCheckingMode": "strict"}}})  # not ours: ignored
+    change({"python": {}, "max_parallel": 5})  # no camelCase agent key either: ignored
+    assert (await health(client))["maxParallel"] == 3
+    assert not client.messages
+    change({"agent": None})  # ours, but not an object: warned, previous configuration kept
+    (warning,) = await wait_until(lambda: client.messages)
+    assert warning.type == types.MessageType.Warning
+    assert "`agent` must be an object, got null" in warning.message
+    change({"agent": [1], "python": {}})
+    await wait_until(lambda: len(client.messages) == 2)
+    assert "got an array" in client.messages[1].message
+    assert (await health(client))["maxParallel"] == 3
+    change({"stepTimeoutMs": 5000, "python": {}})  # a known key: a bare section, applied whole
+    report = await health(client)
+    assert (report["stepTimeoutMs"], report["maxParallel"]) == (5000, 8)
+    change({"agent": {"maxParallel": 4}, "python": {}})
+    assert (await health(client))["maxParallel"] == 4
+
+
 async def test_workspace_folders_change_the_default(
     client: AgentClient, client_name: str, tmp_path: Path
 ) -> None:

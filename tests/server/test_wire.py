@@ -128,6 +128,36 @@ async def test_requests_after_shutdown_are_refused() -> None:
     assert await asyncio.wait_for(proc.wait(), 10) == 0
 
 
+async def test_requests_before_initialize_are_refused(tmp_path: Path) -> None:
+    proc = await spawn()
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    # pygls ran these against a session that did not exist yet: -32603 AttributeError.
+    run = {"workspace": str(tmp_path), "steps": [{"kind": "runCli", "cmd": "echo early"}]}
+    proc.stdin.write(request(1, "agent/runGoal", run))
+    proc.stdin.write(request(2, "workspace/executeCommand", {"command": "agent/health"}))
+    proc.stdin.write(frame({"jsonrpc": "2.0", "method": "initialized", "params": {}}))
+    proc.stdin.write(request(3, "initialize", {"processId": None, "capabilities": {}}))
+    proc.stdin.write(request(4, "agent/runGoal", run))
+    await proc.stdin.drain()
+    messages = await asyncio.wait_for(read_frames(proc.stdout, until_id=4), 30)
+    answers = {m["id"]: m for m in messages if "method" not in m}
+    assert answers[1]["error"] == {
+        "code": -32002,
+        "message": "agent/runGoal: the server is not initialized; send initialize first",
+    }
+    assert answers[2]["error"]["code"] == -32002
+    assert "workspace/executeCommand" in answers[2]["error"]["message"]
+    assert "capabilities" in answers[3]["result"]
+    assert answers[4]["result"]["stdout"] == "early\n"
+    assert len(list((tmp_path / ".agent" / "runs").glob("*.jsonl"))) == 1  # the first never ran
+    proc.stdin.write(request(5, "shutdown"))
+    proc.stdin.write(frame({"jsonrpc": "2.0", "method": "exit"}))
+    await proc.stdin.drain()
+    await asyncio.wait_for(read_frames(proc.stdout, until_id=5), 10)
+    assert await asyncio.wait_for(proc.wait(), 10) == 0
+    assert "Traceback" not in (await proc.stderr.read()).decode()
+
+
 async def test_log_file(tmp_path: Path) -> None:
     log_file = tmp_path / "agentd.log"
     proc = await spawn("--log-file", str(log_file), "--log-level", "INFO")

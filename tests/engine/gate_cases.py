@@ -1,19 +1,9 @@
-"""The first-version RuleGate: command tables, tricky shell forms, writeFile paths, policies.
+"""The gate's command tables: command lines by the risk level the gate must give them.
 
-Nothing here runs a command: the gate only reads the text.
+Data only, shared by the gate's tests. Nothing here is ever run: the gate only reads the text.
 """
 
 from __future__ import annotations
-
-import os
-import time
-from pathlib import Path
-
-import pytest
-
-from engine.gate.base import Gate, Policy
-from engine.gate.rules import RuleGate, assess_command
-from engine.models import Decision, RiskLevel, RunCliStep, WriteFileStep
 
 LOW = [
     "echo hello",
@@ -88,6 +78,11 @@ MEDIUM = [
     'ln -s "$(pwd)/src" lib && ln -s $PWD/src/a.txt b.txt',
     "ln -sf /dev/null out.log && echo hi > out.log",
     "ln -s src/a.txt b.txt && echo hi >> b.txt",
+    # background jobs that stay in the step's process group: the runner's kill reaches them
+    "nohup make &",
+    "nohup pytest -q > out.log 2>&1 &",
+    "make & disown",
+    "time -o out/timing.txt make",
 ]
 HIGH = [
     "frobnicate --now",
@@ -154,6 +149,23 @@ HIGH = [
     "cd ~ && tar czf - . | wc -c",
     "grep -r password ~",
     "dd if=~/.ssh/id_rsa of=key.txt",
+    # processes that leave the step's process group or session outlive its kill
+    "setsid sleep 300 &",
+    "setsid -f sleep 300",
+    "setsid --fork --wait make",
+    "/usr/bin/setsid ./build.sh",
+    "nohup setsid make &",
+    "env A=1 setsid ls",
+    "sh -c 'setsid sleep 300 &'",
+    "daemonize /usr/bin/make",
+    "daemonize -c . -o out.log /usr/bin/make",
+    "start-stop-daemon --start --exec /usr/sbin/nginx",
+    "start-stop-daemon -K -x /usr/sbin/nginx",
+    "screen -dmS build make test",
+    "screen -ls",
+    "tmux new-session -d -s build 'make test'",
+    "tmux attach -t main",
+    "tmux kill-server",
 ]
 CRITICAL = [
     "rm -rf /",
@@ -249,6 +261,23 @@ CRITICAL = [
     "dd if=a.txt of=/etc/x",
     "sed -i.bak s/a/b/ /etc/hosts",
     "sed --in-place s/a/b/ ~/.bashrc",
+    # detached, and what they run is critical too
+    "setsid -f rm -rf ~",
+    'setsid sh -c "rm -rf /" &',
+    "daemonize -o /etc/motd /usr/bin/make",
+    "start-stop-daemon -S -x /bin/rm -- -rf /",
+    "screen -dm rm -rf ~",
+    "screen -S s -X stuff 'rm -rf ~'",
+    "tmux new -d 'rm -rf ~'",
+    "tmux split-window -h rm -rf /",
+    "tmux send-keys -t build 'rm -rf /' Enter",
+    "tmux -c 'rm -rf /'",
+    # the workspace root itself
+    "chmod 000 .",
+    "chmod -R 777 ./",
+    "chown -R nobody .",
+    "rm -rf ./",
+    "rmdir .",
 ]
 UNKNOWN = [
     "$'\\x72m' -rf /",
@@ -265,145 +294,8 @@ UNKNOWN = [
     "case $x in a) echo a;; esac",
     "echo $(( $(date) ))",
     "ln -s $T x && echo hi >> x",
+    "setsid $CMD",
+    'tmux new -d "$CMD"',
 ]
 
-
-@pytest.mark.parametrize(
-    ("cmd", "level"),
-    [(c, "low") for c in LOW]
-    + [(c, "medium") for c in MEDIUM]
-    + [(c, "high") for c in HIGH]
-    + [(c, "critical") for c in CRITICAL]
-    + [(c, "unknown") for c in UNKNOWN],
-)
-def test_command_levels(cmd: str, level: str, tmp_path: Path) -> None:
-    risk = assess_command(cmd, tmp_path)
-    assert risk.level == level, (cmd, risk.reasons)
-    assert risk.reasons
-
-
-def test_absolute_paths_inside_the_workspace_are_inside(tmp_path: Path) -> None:
-    assert assess_command(f"rm -rf {tmp_path}/build", tmp_path).level == "high"
-    assert assess_command(f"echo x > {tmp_path}/out.txt", tmp_path).level == "medium"
-    assert assess_command(f"rm -rf {tmp_path}", tmp_path).level == "critical"
-
-
-def test_reasons_name_the_worst_part_first(tmp_path: Path) -> None:
-    risk = assess_command("ls && rm -rf / && frobnicate", tmp_path)
-    assert risk.reasons[0] == "rm -r on / (critical)"
-    assert "unrecognised command 'frobnicate' (high)" in risk.reasons
-
-
-def test_default_policy_decisions(tmp_path: Path) -> None:
-    gate: Gate = RuleGate()
-    decide = {
-        "ls": "allow",
-        "pytest -q": "allow",
-        "curl https://example.com": "ask",
-        "$x": "ask",
-        "rm -rf /": "deny",
-    }
-    for cmd, decision in decide.items():
-        verdict = gate.assess(RunCliStep(kind="runCli", cmd=cmd), tmp_path)
-        assert verdict.decision == decision, (cmd, verdict)
-
-
-def test_custom_policy_decisions(tmp_path: Path) -> None:
-    decisions: dict[RiskLevel, Decision] = {
-        "low": "allow",
-        "medium": "ask",
-        "high": "deny",
-        "unknown": "deny",
-        "critical": "deny",
-    }
-    strict = RuleGate(Policy(decisions))
-    step = RunCliStep(kind="runCli", cmd="pytest -q")
-    assert strict.assess(step, tmp_path).decision == "ask"
-    assert strict.assess(RunCliStep(kind="runCli", cmd="$x"), tmp_path).decision == "deny"
-    assert strict.assess(RunCliStep(kind="runCli", cmd="echo hi"), tmp_path).decision == "allow"
-
-
-def test_write_file_paths(tmp_path: Path) -> None:
-    gate = RuleGate()
-
-    def level(path: str) -> str:
-        return gate.assess(
-            WriteFileStep(kind="writeFile", path=path, content="x"), tmp_path
-        ).risk.level
-
-    assert level("out/hello.txt") == "low"
-    assert level(".vscode/tasks.json") == "high"
-    assert level(".github/workflows/ci.yml") == "high"
-    for bad in ("/etc/passwd", "../escape.txt", ".git/config", ".GIT/hooks/x", "a/.bashrc"):
-        assert level(bad) == "critical", bad
-
-
-def test_write_file_through_a_symlink_out_of_the_workspace(tmp_path: Path) -> None:
-    workspace = tmp_path / "ws"
-    outside = tmp_path / "outside"
-    workspace.mkdir()
-    outside.mkdir()
-    os.symlink(outside, workspace / "link")
-    os.symlink(workspace / ".git", workspace / "sneaky")
-    (workspace / ".git").mkdir()
-    gate = RuleGate()
-    step = WriteFileStep(kind="writeFile", path="link/x.txt", content="x")
-    verdict = gate.assess(step, workspace)
-    assert verdict.risk.level == "critical" and verdict.decision == "deny"
-    assert "outside the workspace" in verdict.risk.reasons[0]
-    step = WriteFileStep(kind="writeFile", path="sneaky/config", content="x")
-    assert gate.assess(step, workspace).risk.level == "critical"
-
-
-def test_link_and_secret_reasons(tmp_path: Path) -> None:
-    first, *rest = assess_command("ln -sf /etc/passwd x && echo hi >> x", tmp_path).reasons
-    assert first == "redirect >> writes outside the workspace: x (a link to /etc/passwd) (critical)"
-    assert "ln: link to /etc/passwd outside the workspace (high)" in rest
-    [secret, _] = assess_command("cat ~/.ssh/id_rsa", tmp_path).reasons
-    assert secret == "reads secrets (~/.ssh) (high)"
-    bulk = assess_command("tar czf - ~", tmp_path).reasons
-    assert "reads secrets (~ includes ~/.ssh) (high)" in bulk
-
-
-def test_commands_through_symlinks_on_disk(tmp_path: Path) -> None:
-    workspace, outside = tmp_path / "ws", tmp_path / "outside"
-    (outside / "sub").mkdir(parents=True)
-    (workspace / ".git").mkdir(parents=True)
-    os.symlink(outside, workspace / "dirlink")
-    os.symlink(outside / "f.txt", workspace / "filelink")
-    os.symlink(outside / "sub", workspace / "sublink")
-    os.symlink(".git", workspace / "sneaky")
-    os.symlink("out", workspace / "inner")
-    for cmd, level in {
-        "echo x > dirlink/f.txt": "critical",
-        "echo x >> filelink": "critical",
-        "echo x > sublink/../f.txt": "critical",
-        "cd dirlink && touch f.txt": "critical",
-        "echo x > sneaky/config": "critical",
-        "rm -rf dirlink/": "critical",
-        "rm filelink": "high",  # removes the link, not what it points to
-        "mv filelink other": "medium",  # renames the link
-        "mv a.txt dirlink": "critical",
-        "echo x > inner/f.txt": "medium",
-    }.items():
-        risk = assess_command(cmd, workspace)
-        assert risk.level == level, (cmd, risk.reasons)
-
-
-@pytest.mark.parametrize(
-    "odd", ["", "   ", "\n\n", "(((", ")))", "|||", "'" * 3, "\\", "$(", "`", "<<", "a" * 50_000]
-)
-def test_never_raises_on_odd_input(odd: str, tmp_path: Path) -> None:
-    risk = assess_command(odd, tmp_path)
-    assert risk.level in ("low", "medium", "high", "critical", "unknown")
-
-
-def test_fast_enough(tmp_path: Path) -> None:
-    commands = [*LOW, *MEDIUM, *HIGH, *CRITICAL, *UNKNOWN]
-    start = time.perf_counter()
-    rounds = 5
-    for _ in range(rounds):
-        for cmd in commands:
-            assess_command(cmd, tmp_path)
-    per_command = (time.perf_counter() - start) / (rounds * len(commands))
-    assert per_command < 500e-6  # typically ~30-60 µs; the bound leaves room for slow CI
+ALL = [*LOW, *MEDIUM, *HIGH, *CRITICAL, *UNKNOWN]
