@@ -35,6 +35,7 @@ from engine.execute.reaper import RUN_VAR, reap_run
 from engine.execute.scheduler import run_dag
 from engine.execute.steps import StepContext, StepExecution, deliverable_path
 from engine.gate.base import Gate
+from engine.handle import RunHandle
 from engine.models import (
     GoalInfo,
     Plan,
@@ -72,49 +73,6 @@ def _default_planner(config: EngineConfig) -> Planner:
     from engine.plan.factory import make_planner
 
     return make_planner(config)
-
-
-class RunHandle:
-    """A run in flight: its id at once, its RunResult when it ends."""
-
-    def __init__(self, run_id: str, goal: str, workspace: Path) -> None:
-        self.run_id = run_id
-        self.goal = goal
-        self.workspace = workspace
-        self._task: asyncio.Task[RunResult] | None = None
-        self._cancel_requested = False
-        self._running = False  # the pipeline has begun; before that a cancel is only a flag
-
-    @property
-    def done(self) -> bool:
-        return self._task is not None and self._task.done()
-
-    @property
-    def cancel_requested(self) -> bool:
-        return self._cancel_requested
-
-    def cancel(self) -> bool:
-        """Ask the run to stop. Idempotent; True while the run is still active."""
-        if self._task is None or self._task.done():
-            return False
-        if not self._cancel_requested:
-            self._cancel_requested = True
-            if self._running:
-                self._task.cancel()
-        return True
-
-    async def result(self) -> RunResult:
-        """The RunResult (status ``cancelled`` after cancel()). If the caller is cancelled, the
-        run is cancelled too and fully cleaned up before CancelledError reaches the caller."""
-        assert self._task is not None
-        try:
-            return await asyncio.shield(self._task)
-        except asyncio.CancelledError:
-            if self._task.done() and not self._task.cancelled():
-                return self._task.result()  # the run ended; it is only the caller being cancelled
-            self.cancel()
-            await asyncio.wait({self._task})
-            raise
 
 
 class Engine:
@@ -205,11 +163,10 @@ class Engine:
             ) from None
         handle = RunHandle(new_run_id(), goal, workspace)
         pipeline = _Pipeline(self, handle, params, runs_dir, listener, ask)
-        handle._task = asyncio.get_running_loop().create_task(
-            pipeline.run(), name=f"run {handle.run_id}"
-        )
+        task = asyncio.get_running_loop().create_task(pipeline.run(), name=f"run {handle.run_id}")
+        handle.attach(task)
         self._runs[handle.run_id] = handle
-        handle._task.add_done_callback(lambda _: self._runs.pop(handle.run_id, None))
+        task.add_done_callback(lambda _: self._runs.pop(handle.run_id, None))
         return handle
 
 
@@ -259,7 +216,7 @@ class _Pipeline:
                 params=self.params.model_dump(mode="json", by_alias=True, exclude={"steps"}),
             )
             self.emit(RunStarted(handle.run_id, handle.goal, workspace))
-            handle._running = True
+            handle.mark_running()
             try:
                 if handle.cancel_requested:  # cancelled before the task got to run
                     raise asyncio.CancelledError
