@@ -53,9 +53,10 @@ class EngineConfig(WireModel):
         data = self.model_dump(by_alias=False)
         data["api_key"] = self.api_key
         for key, value in changes.items():
-            field = _FIELD_BY_ALIAS.get(key, key)
+            field = FIELD_BY_WIRE_NAME.get(key, key)
             data[field] = value
         return EngineConfig.model_validate(data)
 
 
-_FIELD_BY_ALIAS = {info.alias or name: name for name, info in EngineConfig.model_fields.items()}
+# The settings' camelCase keys -> EngineConfig field names.
+FIELD_BY_WIRE_NAME = {info.alias or name: name for name, info in EngineConfig.model_fields.items()}

@@ -13,7 +13,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine import __version__, verify
+from engine.aio import to_the_end
 from engine.config import EngineConfig
 from engine.errors import (
     AgentError,
@@ -57,16 +58,6 @@ PlannerFactory = Callable[[EngineConfig], Planner]
 def new_run_id() -> str:
     """Sortable by start time, unique enough for one machine."""
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
-
-
-async def _to_the_end(work: Awaitable[object]) -> None:
-    """Await ``work`` to its end even if we are cancelled meanwhile (cleanup must finish)."""
-    task = asyncio.ensure_future(work)
-    while not task.done():
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            continue
 
 
 def _default_planner(config: EngineConfig) -> Planner:
@@ -321,7 +312,10 @@ class _Pipeline:
         try:
             await run_dag(plan.ids(), after, run_step, skip_step)
         finally:  # processes that left their step's group die with the run at the latest
-            await _to_the_end(reap_run(self.handle.run_id))
+            try:
+                await to_the_end(reap_run(self.handle.run_id))
+            except Exception:
+                log.exception("run %s: reaping escaped processes failed", self.handle.run_id)
 
     def _finish(self) -> RunResult:
         cancelled = self.handle.cancel_requested

@@ -27,10 +27,10 @@ SECTION = "agent"
 
 
 def wire_names() -> dict[str, str]:
-    """The settings' camelCase keys -> EngineConfig field names."""
-    from engine.config import EngineConfig
+    """The settings' camelCase keys -> EngineConfig field names (the engine's own map)."""
+    from engine.config import FIELD_BY_WIRE_NAME
 
-    return {info.alias or name: name for name, info in EngineConfig.model_fields.items()}
+    return FIELD_BY_WIRE_NAME
 
 
 def settings_section(raw: Any) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from engine.aio import to_the_end
 from engine.execute.process import OutputSink, ProcessResult, ProcessSpec
 from engine.execute.reaper import TOKEN_VAR, become_subreaper, leader, new_token, reap_step
 from engine.execute.watcher import use_pidfd_child_watcher
@@ -280,15 +281,12 @@ async def _finish_despite_cancellation(
     grace_s: float,
     token: str,
 ) -> None:
-    """Run ``_finish`` to the end even if the awaiting task is cancelled again meanwhile."""
-    cleanup = asyncio.ensure_future(_finish(transport, proto, pgid, grace_s, token, True))
-    while not cleanup.done():
-        try:
-            await asyncio.shield(cleanup)
-        except asyncio.CancelledError:
-            continue  # the group must die first; the original exception still propagates
-    if not cleanup.cancelled() and cleanup.exception() is not None:
-        log.error("cleanup of process group %d failed", pgid, exc_info=cleanup.exception())
+    """Run ``_finish`` to the end even if the awaiting task is cancelled again meanwhile: the
+    group must die first; the original exception still propagates."""
+    try:
+        await to_the_end(_finish(transport, proto, pgid, grace_s, token, True))
+    except Exception:
+        log.exception("cleanup of process group %d failed", pgid)
 
 
 async def _kill_spawned(
