@@ -90,7 +90,7 @@ class Engine:
         self.config = config
 
     def list_goals(self, workspace: Path | None) -> list[GoalInfo]:
-        from engine.goals import list_goals
+        from engine.plan.goals import list_goals
 
         return list_goals(workspace)
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import assert_never
 
 from engine.config import EngineConfig
-from engine.goals import GOAL_ID
 from engine.models import Plan
 from engine.plan.base import Planner
+from engine.plan.goals import GOAL_ID
 from engine.plan.openai import OpenAIPlanner
 from engine.plan.stub import StubPlanner
 

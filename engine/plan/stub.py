@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.errors import ModelNotConfigured, UnknownGoal
-from engine.goals import GOAL_ID, find_goal, known_goal_ids
 from engine.models import Plan
+from engine.plan.goals import GOAL_ID, find_goal, known_goal_ids
 
 __all__ = ["StubPlanner"]
 

@@ -1,4 +1,4 @@
-"""Running the `agentd` CLI as a user does: `python -m server.cli` in a pipe or on a terminal."""
+"""Running the `agentd` CLI as a user does: `agentd` in a pipe or on a terminal."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def agentd(
 ) -> subprocess.CompletedProcess[str]:
     """The CLI as a script runs it: stdin not a terminal, stdout a pipe."""
     return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
+        [sys.executable, "-m", "server.cli.main", *args],
         cwd=cwd,
         env=env or ENV,
         stdin=subprocess.DEVNULL,
@@ -51,7 +51,7 @@ def run_in_pty(
     if pid == 0:  # the child: size the terminal, then become the CLI
         fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
         os.chdir(cwd)
-        argv = [sys.executable, "-m", "server.cli", *args]
+        argv = [sys.executable, "-m", "server.cli.main", *args]
         os.execve(sys.executable, argv, ENV | {"TERM": "xterm-256color"})
     output, deadline = b"", time.monotonic() + 60
     while time.monotonic() < deadline:

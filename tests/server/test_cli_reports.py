@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from server.reports import health_report, trace_text
+from server.cli.reports import health_report, trace_text
 from tests.server.cli_helpers import agentd, run_json
 
 

@@ -131,7 +131,7 @@ def test_a_dying_server_is_reported(tmp_path: Path) -> None:
 def test_ctrl_c_cancels_the_run_and_its_processes(tmp_path: Path) -> None:
     step = "sleep 30 & echo $! > pids; echo $$ >> pids; wait"
     cli = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "run", "--step", step, "--json"],
+        [sys.executable, "-m", "server.cli.main", "run", "--step", step, "--json"],
         cwd=tmp_path,
         env=ENV,
         stdin=subprocess.DEVNULL,

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from server.cli import _run_params, build_parser, main
-from server.client import Connection, RpcError, ServerExited
-from server.prompt import Approver
-from server.render import (
+from server.cli.client import Connection, RpcError, ServerExited
+from server.cli.main import _run_params, build_parser, main
+from server.cli.prompt import Approver
+from server.cli.render import (
     PlainRenderer,
     Renderer,
     marks_for,
@@ -114,10 +114,10 @@ async def test_pending_requests_fail_when_the_peer_goes(
 
 
 def test_the_cli_module_imports_nothing_heavy() -> None:
-    """`agentd serve` goes through server.cli: its start-up is benchmarked against bare pygls."""
+    """`agentd serve` goes through server.cli.main: start-up is benchmarked against bare pygls."""
     heavy = "{'rich', 'pydantic', 'engine', 'lsprotocol', 'pygls'}"
     probe = (
-        "import server.cli, sys; "
+        "import server.cli.main, sys; "
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy}))"
     )
     done = subprocess.run([sys.executable, "-c", probe], env=ENV, capture_output=True, text=True)

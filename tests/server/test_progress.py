@@ -12,8 +12,8 @@ import pytest
 import pytest_lsp
 from lsprotocol import types
 
-from server.output import BURST, RATE_PER_SECOND
-from server.progress import CREATE_TIMEOUT_S
+from server.core.output import BURST, RATE_PER_SECOND
+from server.lsp.progress import CREATE_TIMEOUT_S
 from tests.server.agent_client import (
     CLIENTS,
     AgentClient,

@@ -14,13 +14,13 @@ from pygls.exceptions import JsonRpcException
 from engine.config import EngineConfig
 from engine.errors import UnknownGoal
 from engine.models import RunGoalParams
-from server.app import create_server
-from server.diagnostics import LOCATION, source_diagnostics
-from server.output import BURST, RATE_PER_SECOND, OutputCoalescer
-from server.rpc import validate
-from server.runs import OUTPUT_DELTA, PLAN_READY, RUN_STARTED, STEP_UPDATED
-from server.serve import parse_address
-from server.settings import config_from_settings, settings_section
+from server.core.output import BURST, RATE_PER_SECOND, OutputCoalescer
+from server.lsp.diagnostics import LOCATION, source_diagnostics
+from server.lsp.rpc import validate
+from server.lsp.runs import OUTPUT_DELTA, PLAN_READY, RUN_STARTED, STEP_UPDATED
+from server.lsp.server import create_server
+from server.lsp.settings import config_from_settings, settings_section
+from server.transport.serve import parse_address
 
 
 class FakeClock:
@@ -167,8 +167,8 @@ def test_python_names_are_not_wire_names() -> None:
 async def test_no_import_per_engine_event() -> None:
     from engine.events import OutputDelta, PlanReady, RunFinished, RunStarted, StepUpdated
     from engine.models import Bits, Risk, RunResult, StepResult
-    from server.progress import RunProgress
-    from server.runs import RunSession
+    from server.lsp.progress import RunProgress
+    from server.lsp.runs import RunSession
 
     server = create_server()
     sent: list[tuple[str, dict[str, Any]]] = []
@@ -207,7 +207,7 @@ async def test_no_import_per_engine_event() -> None:
 
 def test_outcome_line_of_a_plan() -> None:
     from engine.models import Bits, Risk, RunResult, StepResult
-    from server.runs import outcome_line
+    from server.lsp.runs import outcome_line
 
     planned = StepResult(id="s1", kind="runCli", cmd="x", risk=Risk(level="low"),
                          decision="allow", status="planned")  # fmt: skip

@@ -238,9 +238,14 @@ async def test_python_m_server_is_agentd_serve() -> None:
 
 async def test_bad_serve_options_exit_2() -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "from server.serve import serve; raise SystemExit(serve(tcp='nope'))",
-        stderr=asyncio.subprocess.PIPE, env=server_env(),
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "server",
+        "--tcp",
+        "nope",
+        stderr=asyncio.subprocess.PIPE,
+        env=server_env(),
+    )
     assert proc.stderr is not None
     assert await asyncio.wait_for(proc.wait(), 30) == 2
     assert b"HOST:PORT" in await proc.stderr.read()

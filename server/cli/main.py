@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported where used: `agentd serve` must not pay for the client side
-    from server.client import Connection, JsonValue, ServerProcess
-    from server.prompt import Answer, Approver
-    from server.render import Renderer
+    from server.cli.client import Connection, JsonValue, ServerProcess
+    from server.cli.prompt import Answer, Approver
+    from server.cli.render import Renderer
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         if args.command == "serve":
-            from server.serve import serve
+            from server.transport.serve import serve
 
             return serve(tcp=args.tcp, ws=args.ws, log_file=args.log_file, log_level=args.log_level)
         for stream in (sys.stdout, sys.stderr):  # a command line in any script, on any locale
@@ -115,9 +115,9 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _client(args: argparse.Namespace, workspace: Path) -> int:
     """Start the server, wire its messages to a renderer, run one command, shut it down."""
-    from server.client import RpcError, ServerExited, ServerProcess, server_command
-    from server.prompt import Approver
-    from server.render import Renderer
+    from server.cli.client import RpcError, ServerExited, ServerProcess, server_command
+    from server.cli.prompt import Approver
+    from server.cli.render import Renderer
 
     approver: Approver | None = None
     if args.command == "run":
@@ -191,7 +191,7 @@ class Interrupts:
 
 
 def _renderer_for(args: argparse.Namespace) -> Renderer:
-    from server.render import JsonRenderer, PlainRenderer, RichRenderer
+    from server.cli.render import JsonRenderer, PlainRenderer, RichRenderer
 
     if args.json:
         return JsonRenderer(verbose=args.verbose)
@@ -232,7 +232,7 @@ def _run_params(args: argparse.Namespace, workspace: Path) -> dict[str, JsonValu
 
 def _initialize_params(workspace: Path) -> dict[str, JsonValue]:
     from engine import __version__  # engine/__init__.py is tiny; the engine proper stays unloaded
-    from server.client import workspace_folder
+    from server.cli.client import workspace_folder
 
     folder = workspace_folder(workspace)
     return {
@@ -280,7 +280,7 @@ def _wire(conn: Connection, renderer: Renderer, approver: Approver | None) -> No
 async def _run_goal(
     conn: Connection, params: dict[str, JsonValue], renderer: Renderer, stop: Interrupts
 ) -> int:
-    from server.client import REQUEST_CANCELLED, RpcError
+    from server.cli.client import REQUEST_CANCELLED, RpcError
 
     request_id, answer = conn.send_request("agent/runGoal", params)
     stop.cancel_request = lambda: conn.cancel(request_id)
@@ -319,8 +319,8 @@ async def _goals(conn: Connection, workspace: Path, as_json: bool) -> int:
 
 
 async def _doctor(conn: Connection, workspace: Path, as_json: bool) -> int:
-    from server.client import RpcError
-    from server.reports import health_report
+    from server.cli.client import RpcError
+    from server.cli.reports import health_report
 
     health = await conn.request("agent/health", {})
     try:  # the goals file is the workspace's part of the health
@@ -342,8 +342,8 @@ def _trace(workspace: Path, run_id: str, *, as_json: bool) -> int:
     complete, verified trace; 1 broken, cut short or incomplete (no run.finished); 2 missing."""
     from engine.errors import TraceError
     from engine.trace import read_trace, trace_path  # stdlib-only modules: cheap to import
-    from server.render import marks_for
-    from server.reports import trace_text
+    from server.cli.render import marks_for
+    from server.cli.reports import trace_text
 
     try:
         given = Path(run_id)

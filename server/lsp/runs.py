@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol.types import ProgressToken
 from pygls.exceptions import JsonRpcInvalidParams
 
-from server.output import OutputCoalescer
-from server.progress import RunProgress
-from server.rpc import validate
+from server.core.output import OutputCoalescer
+from server.lsp.progress import RunProgress
+from server.lsp.rpc import validate
 
 if TYPE_CHECKING:
     from engine import events, models
     from engine.run import Engine
-    from server.app import AgentServer
+    from server.lsp.server import AgentServer
 else:
     events = models = None  # bound by _import_engine() on the first run, then kept
 

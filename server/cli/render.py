@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from server.client import JsonValue
+from server.cli.client import JsonValue
 
 # The final step statuses of docs/protocol.md, restated so the CLI need not import the engine.
 FINAL = frozenset(

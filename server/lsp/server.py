@@ -36,12 +36,12 @@ from pygls.protocol.json_rpc import (
 from pygls.uris import to_fs_path
 
 from engine import __version__
-from server.approvals import REQUEST_PERMISSION, Approvals
-from server.diagnostics import DiagnosticsPublisher
-from server.queries import Queries
-from server.rpc import Answerer, RequestTracker, client_capabilities, request_client
-from server.runs import OUTPUT_DELTA, PLAN_READY, RUN_STARTED, STEP_UPDATED, Runs
-from server.settings import SECTION, Settings
+from server.lsp.approvals import REQUEST_PERMISSION, Approvals
+from server.lsp.diagnostics import DiagnosticsPublisher
+from server.lsp.queries import Queries
+from server.lsp.rpc import Answerer, RequestTracker, client_capabilities, request_client
+from server.lsp.runs import OUTPUT_DELTA, PLAN_READY, RUN_STARTED, STEP_UPDATED, Runs
+from server.lsp.settings import SECTION, Settings
 
 if TYPE_CHECKING:
     from pygls.server import ServerErrors

@@ -6,8 +6,8 @@ import json
 import re
 from pathlib import Path
 
-from server.client import JsonValue
-from server.render import plural
+from server.cli.client import JsonValue
+from server.cli.render import plural
 
 
 def trace_text(

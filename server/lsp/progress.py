@@ -26,7 +26,7 @@ from lsprotocol.types import (
 )
 from pygls.exceptions import JsonRpcException
 
-from server.rpc import client_capabilities, request_client
+from server.lsp.rpc import client_capabilities, request_client
 
 if TYPE_CHECKING:
     from pygls.lsp.server import LanguageServer

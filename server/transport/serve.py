@@ -25,7 +25,7 @@ from pygls.exceptions import JsonRpcException
 from pygls.io_ import run_async
 
 from engine import __version__
-from server.app import AgentServer, AnsweredError, create_server
+from server.lsp.server import AgentServer, AnsweredError, create_server
 
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection

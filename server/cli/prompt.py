@@ -11,8 +11,8 @@ import os
 import sys
 from typing import Literal, TypeAlias
 
-from server.client import JsonValue
-from server.render import Renderer
+from server.cli.client import JsonValue
+from server.cli.render import Renderer
 
 Answer: TypeAlias = Literal["allow", "reject"] | None
 Choice: TypeAlias = Literal["allow", "always", "reject"] | None  # None: nobody could choose

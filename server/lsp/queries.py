@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from server.rpc import validate
+from server.lsp.rpc import validate
 
 if TYPE_CHECKING:
-    from server.app import AgentServer
+    from server.lsp.server import AgentServer
 
 
 class Queries:

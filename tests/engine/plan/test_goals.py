@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import goals
 from engine.errors import GoalsFileError
-from engine.goals import list_goals, load_workspace_goals
 from engine.models import RunCliStep, WriteFileStep
+from engine.plan import goals
+from engine.plan.goals import list_goals, load_workspace_goals
 
 EXAMPLE = """\
 [goals.check]
