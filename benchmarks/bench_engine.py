@@ -22,8 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.config import EngineConfig
+from engine.engine import Engine
 from engine.models import RunGoalParams
-from engine.run import Engine
 
 
 async def engine_run(engine: Engine, ws: Path, cmd: str, n: int, parallel: int) -> float:

@@ -122,8 +122,8 @@ def time_initialize(argv: list[str], workspace: Path) -> float:
 def time_runs(workspace: Path, rounds: int) -> tuple[float, list[float], list[float]]:
     """(cold first request, then per round: via the server, on an in-process Engine)."""
     sys.path.insert(0, str(ROOT))
+    from engine.engine import Engine
     from engine.models import RunGoalParams
-    from engine.run import Engine
 
     connection = Connection([sys.executable, "-m", "server"])
     connection.call("initialize", initialize_params(workspace))

@@ -1,4 +1,5 @@
-"""Errors the engine raises for bad input; each carries the JSON-RPC code to answer with."""
+"""The errors the engine raises, by kind. Front-ends decide how to answer them (the language server
+maps them to JSON-RPC codes in ``server/core/errors.py``); the engine knows no protocol."""
 
 from __future__ import annotations
 
@@ -9,13 +10,10 @@ if TYPE_CHECKING:
 
 from pathlib import Path
 
-INVALID_PARAMS = -32602
-
 
 class AgentError(Exception):
-    """A clear, user-facing error. ``code`` is the JSON-RPC error code to answer with."""
-
-    code: int = INVALID_PARAMS
+    """A clear, user-facing error about the request: its message says what is wrong and, where it
+    can, how to fix it. Messages quote user input only in short, truncated pieces (``excerpt``)."""
 
 
 class UnknownGoal(AgentError):
@@ -59,6 +57,16 @@ class WorkspaceError(AgentError):
 
 class TraceError(AgentError):
     """A trace cannot be found or read."""
+
+
+class PlannerError(AgentError):
+    """A valid request whose planning failed (the model was unreachable, refused, timed out or
+    answered nonsense); the message says why and never holds a secret."""
+
+
+def excerpt(text: str, limit: int = 80) -> str:
+    """``text`` as a short quoted piece for an error message: an echo never grows with the input."""
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def describe_validation_error(exc: ValidationError, *, camel: bool = False) -> str:

@@ -1,6 +1,7 @@
 """What the pipeline tells its listener while a run goes on (the server turns these into LSP).
 
 Listeners are plain synchronous callables: they must not block; a server schedules its own I/O.
+The StepResults they get are snapshots, safe to keep.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class OutputDelta:
 class RunFinished:
     run_id: str
     result: RunResult
+    # step id -> 0-based line of its step.finished record in the trace (where diagnostics go)
+    finished_lines: dict[str, int]
 
 
 Event = RunStarted | PlanReady | StepUpdated | OutputDelta | RunFinished

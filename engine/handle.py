@@ -17,6 +17,7 @@ class RunHandle:
         self.workspace = workspace
         self._task: asyncio.Task[RunResult] | None = None
         self._cancel_requested = False
+        self.failure: str | None = None  # why the run was stopped as failed (see fail())
         self._running = False  # the pipeline has begun; before that a cancel is only a flag
 
     def attach(self, task: asyncio.Task[RunResult]) -> None:
@@ -44,6 +45,13 @@ class RunHandle:
             if self._running:
                 self._task.cancel()
         return True
+
+    def fail(self, reason: str) -> None:
+        """Stop the run because it cannot go on (its trace cannot be written): it ends ``failed``
+        with ``reason`` as its error, its running steps stopped."""
+        if self.failure is None:
+            self.failure = reason
+        self.cancel()
 
     async def result(self) -> RunResult:
         """The RunResult (status ``cancelled`` after cancel()). If the caller is cancelled, the

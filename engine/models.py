@@ -13,28 +13,35 @@ from pydantic import (
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
+    field_validator,
     model_serializer,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
-StepKind = Literal["runCli", "writeFile"]
-RiskLevel = Literal["low", "medium", "high", "critical", "unknown"]
-Decision = Literal["allow", "ask", "deny"]
-ApprovalMode = Literal["prompt", "allow", "reject"]
-ApprovedBy = Literal["policy", "user", "run"]
-RunStatus = Literal["succeeded", "failed", "cancelled", "planned"]
-FinalStepStatus = Literal[
-    "succeeded", "failed", "timedOut", "cancelled", "denied", "rejected", "skipped", "planned"
-]
-LiveStepStatus = Literal["pending", "awaitingApproval", "running"]
-StepStatus = FinalStepStatus | LiveStepStatus
-Stream = Literal["stdout", "stderr"]
-
-FINAL_STEP_STATUSES: frozenset[str] = frozenset(FinalStepStatus.__args__)  # type: ignore[attr-defined]
+# The protocol's words, re-exported: the wire shapes below and their users share them.
+from engine.vocab import (
+    FINAL_STEP_STATUSES as FINAL_STEP_STATUSES,
+    ApprovalMode as ApprovalMode,
+    ApprovedBy as ApprovedBy,
+    Decision as Decision,
+    FinalStepStatus as FinalStepStatus,
+    LiveStepStatus as LiveStepStatus,
+    PermissionKind as PermissionKind,
+    RiskLevel as RiskLevel,
+    RunStatus as RunStatus,
+    StepKind as StepKind,
+    StepStatus as StepStatus,
+    Stream as Stream,
+)
 
 StepId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
 TimeoutMs = Annotated[int, Field(gt=0, le=24 * 3600 * 1000)]
+# Every string a client sends has a length limit: an error never echoes it, and nothing grows
+# with it (a 50 MB workspace path is refused, not carried through a run).
+WorkspaceRef = Annotated[str, Field(min_length=1, max_length=4096)]
+RunId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.-]+$")]
+ProgressToken = Annotated[str, Field(min_length=1, max_length=256)] | int
 
 
 class WireModel(BaseModel):
@@ -50,24 +57,31 @@ class WireModel(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
-class _StepBase(WireModel):
+class StepBase(WireModel):
     id: StepId | None = None
     after: list[StepId] = Field(default_factory=list)
     timeout_ms: TimeoutMs | None = None
 
 
-class RunCliStep(_StepBase):
+class RunCliStep(StepBase):
     """Run a shell command (``sh -c``) in the workspace root."""
 
     kind: Literal["runCli"]
     cmd: str = Field(min_length=1, max_length=100_000)
+
+    @field_validator("cmd")
+    @classmethod
+    def _no_nul(cls, cmd: str) -> str:
+        if "\x00" in cmd:  # the kernel cannot pass it to sh: the command would be cut there
+            raise ValueError("a command cannot contain a NUL byte")
+        return cmd
 
     @property
     def line(self) -> str:
         return self.cmd
 
 
-class WriteFileStep(_StepBase):
+class WriteFileStep(StepBase):
     """Write ``content`` to ``path`` (relative to the workspace root), atomically."""
 
     kind: Literal["writeFile"]
@@ -143,13 +157,13 @@ class RunGoalParams(WireModel):
     """Params of ``agent/runGoal`` and ``agent/plan``."""
 
     goal: str | None = Field(default=None, min_length=1, max_length=20_000)
-    workspace: str | None = None
+    workspace: WorkspaceRef | None = None
     steps: list[Step] | None = Field(default=None, min_length=1)
     dry_run: bool = False
     approval: ApprovalMode = "prompt"
     max_parallel: Annotated[int, Field(ge=1, le=256)] | None = None
     step_timeout_ms: TimeoutMs | None = None
-    work_done_token: str | int | None = None
+    work_done_token: ProgressToken | None = None
 
     @model_validator(mode="after")
     def _goal_or_steps(self) -> RunGoalParams:
@@ -162,9 +176,17 @@ class Risk(WireModel):
     level: RiskLevel
     reasons: list[str] = Field(default_factory=list)
 
+    def wire(self) -> dict[str, Any]:
+        return {"level": self.level, "reasons": list(self.reasons)}
+
 
 class StepResult(WireModel):
-    """A step as it ran (or as far as it has got, in ``agent/stepUpdated``)."""
+    """A step as it ran (or as far as it has got, in ``agent/stepUpdated``).
+
+    The engine builds these from values it has already checked (``model_construct``) and ``wire``
+    writes the dict by hand: it runs for every status change of every step. The tests hold it to
+    the model's own serialization, so the two cannot drift.
+    """
 
     id: str
     kind: StepKind
@@ -187,6 +209,24 @@ class StepResult(WireModel):
         data.pop("path" if self.kind == "runCli" else "cmd", None)
         return data
 
+    def wire(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "kind": self.kind}
+        if self.kind == "runCli":
+            data["cmd"] = self.cmd
+        else:
+            data["path"] = self.path
+        data["after"] = list(self.after)
+        data["risk"] = self.risk.wire()
+        data["decision"] = self.decision
+        data["approvedBy"] = self.approved_by
+        data["status"] = self.status
+        data["exitCode"] = self.exit_code
+        data["stdout"] = self.stdout
+        data["stderr"] = self.stderr
+        data["truncated"] = self.truncated
+        data["durationMs"] = self.duration_ms
+        return data
+
     @property
     def line(self) -> str:
         return (self.cmd or "") if self.kind == "runCli" else f"write {self.path}"
@@ -198,7 +238,8 @@ class Bits(WireModel):
 
 
 class RunResult(WireModel):
-    """The answer to ``agent/runGoal``."""
+    """The answer to ``agent/runGoal`` (built by the engine with ``model_construct``; see
+    StepResult for why ``wire`` is written by hand)."""
 
     run_id: str
     goal: str
@@ -210,10 +251,35 @@ class RunResult(WireModel):
     bits: Bits
     results: list[StepResult]
     trace: str
+    error: str | None = None  # why a run failed as a whole (its trace could not be written)
+
+    @model_serializer(mode="wrap")
+    def _drop_no_error(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if self.error is None:
+            data.pop("error", None)
+        return data
+
+    def wire(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "runId": self.run_id,
+            "goal": self.goal,
+            "planner": self.planner,
+            "status": self.status,
+            "steps": list(self.steps),
+            "stdout": self.stdout,
+            "deliverables": list(self.deliverables),
+            "bits": self.bits.model_dump(mode="json"),
+            "results": [r.wire() for r in self.results],
+            "trace": self.trace,
+        }
+        if self.error is not None:
+            data["error"] = self.error
+        return data
 
 
 class CancelParams(WireModel):
-    run_id: str = Field(min_length=1)
+    run_id: str = Field(min_length=1, max_length=128)
 
 
 class CancelResult(WireModel):
@@ -221,7 +287,7 @@ class CancelResult(WireModel):
 
 
 class ListGoalsParams(WireModel):
-    workspace: str | None = None
+    workspace: WorkspaceRef | None = None
 
 
 class GoalInfo(WireModel):
@@ -231,13 +297,35 @@ class GoalInfo(WireModel):
     needs_model: bool = False
 
 
+class GoalsProblem(WireModel):
+    """A goals file that could not be used; the goals beside it are still listed."""
+
+    path: str
+    message: str
+
+
 class ListGoalsResult(WireModel):
     goals: list[GoalInfo]
+    problems: list[GoalsProblem] = Field(default_factory=list)
 
 
 class TraceParams(WireModel):
-    run_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.-]+$")
-    workspace: str | None = None
+    run_id: RunId
+    workspace: WorkspaceRef | None = None
+
+
+class ShowOutputParams(WireModel):
+    """``agent/showOutput`` (extension): open the file holding a step's full output."""
+
+    run_id: RunId
+    step_id: StepId
+    workspace: WorkspaceRef | None = None
+
+
+class ShowOutputResult(WireModel):
+    uri: str
+    line: int | None  # 0-based line in the trace, or None for a spill file
+    shown: bool  # the client answered window/showDocument with success
 
 
 class TraceResult(WireModel):
@@ -250,11 +338,27 @@ class HealthParams(WireModel):
     """``agent/health`` takes no fields (``{}``)."""
 
 
-class HealthResult(WireModel):
-    model_config = ConfigDict(extra="allow")
+class EngineHealth(WireModel):
+    """What the engine knows of its own health (``agent/health`` adds the session's part)."""
+
     version: str
     planner: str
-    sandbox: str
+    sandbox: str  # the sandbox in effect
+    sandbox_requested: str  # the setting
+    python: str
+    platform: str
+    active_runs: int
+    max_parallel: int
+    step_timeout_ms: int
+    approval_timeout_ms: int
+    model_configured: bool  # the openai planner has an API key
+
+
+class HealthResult(EngineHealth):
+    """The answer to ``agent/health``."""
+
+    approvals: str  # how this session asks: requestPermission, showMessageRequest or none
+    workspace: str | None  # the session's default workspace
 
 
 # -- server -> client notifications and requests (docs/protocol.md "Server to client") ----------
@@ -290,9 +394,6 @@ class OutputDeltaParams(WireModel):
     step_id: str
     stream: Stream
     text: str
-
-
-PermissionKind = Literal["allow_once", "allow_always", "reject_once", "reject_always"]
 
 
 class PermissionOption(WireModel):

@@ -11,7 +11,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from engine.models import Bits, Decision, Risk, Step, StepResult, Stream, WireModel
+from engine.models import (
+    Bits,
+    Decision,
+    Risk,
+    RunCliStep,
+    StepBase,
+    StepResult,
+    Stream,
+    WireModel,
+)
 
 
 class _Record(WireModel):
@@ -29,10 +38,24 @@ class RunStartedRecord(_Record):
     params: dict[str, Any]  # the RunGoalParams as given, without the steps
 
 
+class TracedWriteFileStep(StepBase):
+    """A writeFile step as the trace records it: the content's size and SHA-256 and a short
+    preview, not the content (which may be megabytes)."""
+
+    kind: Literal["writeFile"]
+    path: str
+    content_bytes: int = Field(ge=0)
+    content_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    content_preview: str
+
+
+TracedStep = Annotated[RunCliStep | TracedWriteFileStep, Field(discriminator="kind")]
+
+
 class PlanCreatedRecord(_Record):
     type: Literal["plan.created"]
     planner: str
-    steps: list[Step]
+    steps: list[TracedStep]
 
 
 class GateDecidedRecord(_Record):
@@ -80,7 +103,7 @@ class RunFinishedRecord(_Record):
     bits: Bits | None = None
     deliverables: list[str] | None = None
     duration_ms: int | None = None
-    error: str | None = None  # why a run that could not be planned failed
+    error: str | None = None  # why the run failed as a whole (not planned; trace unwritable)
 
 
 TraceRecord = Annotated[

@@ -1,15 +1,18 @@
 """The trace: an append-only, hash-chained JSONL audit trail of one run, and its verifying reader.
 
 Each record is one line ``{"seq", "ts", "type", "prev", ...}`` where ``prev`` is the SHA-256 hex of
-the previous line's bytes (without its newline; ``""`` for the first). Every record is written with
-a single ``os.write`` on an O_APPEND descriptor, so a killed process leaves whole lines: a valid
-prefix. No fsync per record (that would dominate short steps); the file is fsynced when closed.
+the previous line's bytes (without its newline; ``""`` for the first). Records are written whole or
+not at all: a short write (a full disk) is rolled back with ``ftruncate`` so no half record is ever
+glued to the next, and a killed process leaves whole lines (a valid prefix) or at worst one cut-off
+last line. After a failed write the trace is *broken*: the writer says so once (``on_broken``, so
+the run can stop) and accepts only a last attempt at the closing record. No fsync per record (that
+would dominate short steps); the file is fsynced when closed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import logging
 import os
 import re
 from collections.abc import Callable
@@ -18,10 +21,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.errors import TraceError
+import orjson
+
+from engine.errors import TraceError, WorkspaceError
+
+log = logging.getLogger(__name__)
 
 RUNS_DIR = Path(".agent") / "runs"
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+TRACE_FILE_MODE = 0o600
 
 
 def trace_relpath(run_id: str) -> str:
@@ -30,22 +38,30 @@ def trace_relpath(run_id: str) -> str:
 
 def trace_path(workspace: Path, run_id: str) -> Path:
     if not RUN_ID_PATTERN.match(run_id) or run_id.startswith("."):
-        raise TraceError(f"runId: {run_id!r} is not a valid run id")
+        raise TraceError(f"runId: {run_id[:128]!r} is not a valid run id")
     return workspace / RUNS_DIR / f"{run_id}.jsonl"
 
 
 def ensure_runs_dir(workspace: Path) -> Path:
     """Create ``.agent/runs/`` with a .gitignore of its own, so traces stay out of git status."""
     runs = workspace / RUNS_DIR
-    for folder in (runs.parent, runs):  # a planted symlink must not send traces elsewhere
-        if folder.is_symlink():
-            raise TraceError(
-                f"{folder} is a symlink; agentd writes traces only inside the workspace"
+    try:
+        for folder in (runs.parent, runs):  # a planted symlink must not send traces elsewhere
+            if folder.is_symlink():
+                raise WorkspaceError(
+                    f"workspace: {folder} is a symlink; agentd writes traces only inside the "
+                    "workspace"
+                )
+            folder.mkdir(exist_ok=True)
+        ignore = runs / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text(
+                "# agentd traces and spilled output: local audit data, not source\n*\n"
             )
-        folder.mkdir(exist_ok=True)
-    ignore = runs / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("# agentd traces and spilled output: local audit data, not source\n*\n")
+    except OSError as exc:
+        raise WorkspaceError(
+            f"workspace: cannot write traces in {runs}: {exc.strerror or exc}"
+        ) from None
     return runs
 
 
@@ -53,31 +69,82 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class TraceWriter:
-    """Appends records to a new trace file. ``redact`` runs over every line before it is written."""
+def _default(value: object) -> str:
+    return str(value)  # paths and the like
 
-    def __init__(self, path: Path, redact: Callable[[str], str] | None = None) -> None:
+
+class TraceWriter:
+    """Appends records to a new trace file. ``redact`` runs over every line before it is written.
+
+    Raises WorkspaceError at once when the file cannot be created (a read-only runs folder).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        redact: Callable[[str], str] | None = None,
+        on_broken: Callable[[str], None] | None = None,
+    ) -> None:
         self.path = path
         self._redact = redact
-        self._fd: int | None = os.open(
-            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o600
-        )
+        self._on_broken = on_broken
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW
+        try:
+            self._fd: int | None = os.open(path, flags, TRACE_FILE_MODE)
+        except OSError as exc:
+            raise WorkspaceError(
+                f"workspace: cannot write traces in {path.parent}: {exc.strerror or exc}"
+            ) from None
         self._seq = 0
         self._prev = ""
+        self._size = 0
+        self.broken: str | None = None  # why the trace stopped being written
 
     def write(self, type_: str, **data: Any) -> int:
-        """Append one record; returns its line index (== seq)."""
-        if self._fd is None:
-            raise TraceError(f"trace {self.path} is already closed")
+        """Append one record; its line index (== seq), or -1 when it could not be written."""
+        if self._fd is None or (self.broken is not None and type_ != "run.finished"):
+            return -1
         record = {"seq": self._seq, "ts": _now(), "type": type_, "prev": self._prev, **data}
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
+        line = orjson.dumps(record, default=_default, option=orjson.OPT_NON_STR_KEYS)
         if self._redact is not None:
-            line = self._redact(line)
-        encoded = line.encode("utf-8")
-        os.write(self._fd, encoded + b"\n")
-        self._prev = hashlib.sha256(encoded).hexdigest()
+            text = line.decode("utf-8")
+            redacted = self._redact(text)
+            if redacted is not text:
+                line = redacted.encode("utf-8")
+        if not self._append(line + b"\n"):
+            return -1
+        self._prev = hashlib.sha256(line).hexdigest()
         self._seq += 1
         return self._seq - 1
+
+    def _append(self, data: bytes) -> bool:
+        assert self._fd is not None
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as exc:
+            self._rollback()
+            self._break(f"cannot write the trace {self.path}: {exc.strerror or exc}")
+            return False
+        self._size += len(data)
+        return True
+
+    def _rollback(self) -> None:
+        """Cut a partly written record off, so the file stays a chain of whole records."""
+        assert self._fd is not None
+        try:
+            os.ftruncate(self._fd, self._size)
+        except OSError as exc:
+            log.error("cannot roll back a partial record of %s: %s", self.path, exc)
+
+    def _break(self, reason: str) -> None:
+        if self.broken is not None:
+            return
+        self.broken = reason
+        log.error("%s", reason)
+        if self._on_broken is not None:
+            self._on_broken(reason)
 
     def close(self) -> None:
         if self._fd is None:
@@ -85,6 +152,8 @@ class TraceWriter:
         fd, self._fd = self._fd, None
         try:
             os.fsync(fd)
+        except OSError as exc:
+            self._break(f"cannot write the trace {self.path}: {exc.strerror or exc}")
         finally:
             os.close(fd)
 
@@ -132,8 +201,8 @@ def read_trace(path: Path) -> TraceReport:
     prev = ""
     for index, raw in enumerate(lines):
         try:
-            record = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            record = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
             report.problems.append(f"line {index + 1}: not JSON ({exc})")
             break
         if not isinstance(record, dict):

@@ -55,6 +55,7 @@ class StepExecution:
         self.result = result
         self.started = False  # a process was spawned (its stdout belongs in RunResult.stdout)
         self.finished = False
+        self.finished_line = -1  # the trace line of its step.finished record
         self._live: LiveOutput | None = None
 
     # -- status changes --------------------------------------------------------------------
@@ -68,7 +69,9 @@ class StepExecution:
             return
         self.finished = True
         self.set_status(status)
-        self.ctx.trace("step.finished", stepId=self.result.id, step=self.result.wire(), **extra)
+        self.finished_line = self.ctx.trace(
+            "step.finished", stepId=self.result.id, step=self.result.wire(), **extra
+        )
 
     # -- the step's life -------------------------------------------------------------------
     async def run(self) -> bool:
@@ -171,6 +174,7 @@ class StepExecution:
         self.started = True
         outcome = await ctx.runner.run(spec, live.feed)
         live.flush()
+        self._live = None  # what it captured is only needed if the step is cancelled
         result.exit_code = outcome.exit_code
         result.stdout = ctx.redact(outcome.stdout)
         result.stderr = ctx.redact(outcome.stderr)

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from engine.config import EngineConfig
-from engine.errors import AgentError, ModelNotConfigured, describe_validation_error
+from engine.errors import AgentError, ModelNotConfigured, PlannerError, describe_validation_error
 from engine.models import Plan
 from engine.plan.detect import detect
 from engine.secrets import Redactor
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_STEPS",
-    "PLANNER_FAILED",
     "MissingApiKey",
     "OpenAIPlanner",
     "PlannerError",
@@ -42,7 +41,6 @@ __all__ = [
     "resolve_api_key",
 ]
 
-PLANNER_FAILED = -32803  # LSP's RequestFailed: valid request, failed for a reason the message says
 MAX_STEPS = 50
 MAX_LISTING = 50  # top-level workspace entries shown to the model
 DEFAULT_TIMEOUT_S = 60.0
@@ -78,16 +76,6 @@ The workspace:
 - project: {project}
 - top-level entries: {listing}
 """
-
-
-class PlannerError(AgentError):
-    """The model could not make a plan: unreachable, refused, timed out, or answered nonsense.
-
-    JSON-RPC code -32803 (LSP's RequestFailed): the request was valid but planning failed; the
-    message says why and starts with ``planner openai:<model>:``.
-    """
-
-    code = PLANNER_FAILED
 
 
 class MissingApiKey(ModelNotConfigured):

@@ -44,6 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     transport.add_argument("--ws", metavar="HOST:PORT", help="serve WebSocket connections")
     serve.add_argument("--log-file", metavar="FILE", help="write the server log here")
     serve.add_argument("--log-level", default="WARNING", metavar="LEVEL", help="default WARNING")
+    serve.add_argument(
+        "--stall-timeout",
+        type=_positive_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="close a connection whose client reads nothing for this long (default 60)",
+    )
 
     def client_command(name: str, help: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help)
@@ -86,6 +93,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 365 * 24 * 3600:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `agentd` console script; returns the exit code."""
     try:
@@ -94,9 +111,15 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         if args.command == "serve":
-            from server.transport.serve import serve
+            from server.cli.serve import serve
 
-            return serve(tcp=args.tcp, ws=args.ws, log_file=args.log_file, log_level=args.log_level)
+            return serve(
+                tcp=args.tcp,
+                ws=args.ws,
+                log_file=args.log_file,
+                log_level=args.log_level,
+                stall_timeout_s=args.stall_timeout,
+            )
         for stream in (sys.stdout, sys.stderr):  # a command line in any script, on any locale
             if isinstance(stream, io.TextIOWrapper):
                 stream.reconfigure(errors="backslashreplace")
@@ -302,10 +325,12 @@ async def _run_goal(
 
 
 async def _goals(conn: Connection, workspace: Path, as_json: bool) -> int:
+    """The goals, and the problem of a broken goals file beside them (exit 1 then)."""
     result = await conn.request("agent/listGoals", {"workspace": str(workspace)})
+    problems = result.get("problems") or []
     if as_json:
         print(json.dumps(result, indent=2))
-        return EXIT_OK
+        return EXIT_FAILED if problems else EXIT_OK
     rows = [("ID", "TITLE", "SOURCE")] + [
         (
             str(g.get("id")),
@@ -315,19 +340,19 @@ async def _goals(conn: Connection, workspace: Path, as_json: bool) -> int:
         for g in result.get("goals") or []
     ]
     print(_table(rows))
-    return EXIT_OK
+    for problem in problems:
+        print(f"agentd: {problem.get('message')}", file=sys.stderr)
+    return EXIT_FAILED if problems else EXIT_OK
 
 
 async def _doctor(conn: Connection, workspace: Path, as_json: bool) -> int:
-    from server.cli.client import RpcError
     from server.cli.reports import health_report
 
     health = await conn.request("agent/health", {})
-    try:  # the goals file is the workspace's part of the health
-        goals: JsonValue = await conn.request("agent/listGoals", {"workspace": str(workspace)})
-        goals_problem = None
-    except RpcError as exc:
-        goals, goals_problem = None, exc.message
+    # the goals file is the workspace's part of the health
+    goals: JsonValue = await conn.request("agent/listGoals", {"workspace": str(workspace)})
+    problems = goals.get("problems") or []
+    goals_problem = "; ".join(str(p.get("message")) for p in problems) or None
     healthy, text = health_report(health, str(workspace), goals, goals_problem)
     if as_json:
         report = {"healthy": healthy, "health": health, "goals": goals, "problem": goals_problem}

@@ -8,6 +8,10 @@ waits (and keeps coalescing) for the next token. When a step reaches its final s
 still has buffered is sent only if a token is free; otherwise it is dropped here, because the
 step's final ``agent/stepUpdated`` carries its complete captured stdout/stderr. The same at the
 end of the run. So the deltas of a (step, stream) are always a prefix of its final output.
+
+While the connection is congested (the client reads slower than we write) nothing is sent: text
+keeps coalescing until the connection is clear again, and a step that ends meanwhile drops its
+buffers like a step without tokens.
 """
 
 from __future__ import annotations
@@ -15,16 +19,40 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from engine.models import Stream
+    from engine.vocab import Stream
 
 Send = Callable[[str, "Stream", str], None]  # (step_id, stream, text)
+
+
+class Timer(Protocol):
+    def cancel(self) -> None: ...
+
+
+CallLater = Callable[[float, Callable[[], None]], Timer]
 Key = tuple[str, "Stream"]
 
 RATE_PER_SECOND = 20.0
 BURST = 4
+_EPSILON = 1e-9  # a token refilled to 0.99999999 by float arithmetic is a token
+
+
+class Backpressure(Protocol):
+    """The connection's state (``server.transport.outbox.Outbox``)."""
+
+    @property
+    def congested(self) -> bool: ...
+
+    def when_clear(self, callback: Callable[[], None]) -> None: ...
+
+
+class _NeverCongested:
+    congested = False
+
+    def when_clear(self, callback: Callable[[], None]) -> None:
+        callback()
 
 
 class OutputCoalescer:
@@ -37,15 +65,20 @@ class OutputCoalescer:
         rate: float = RATE_PER_SECOND,
         burst: int = BURST,
         clock: Callable[[], float] = time.monotonic,
+        call_later: CallLater | None = None,
+        backpressure: Backpressure | None = None,
     ) -> None:
         self._send = send
+        self._backpressure: Backpressure = backpressure or _NeverCongested()
+        self._waiting_for_clear = False
         self._rate = rate
         self._burst = float(burst)
         self._clock = clock
+        self._call_later = call_later  # the running loop's call_later unless a test injects one
         self._tokens = float(burst)  # a run starts with a full bucket
         self._counted_at = clock()
         self._buffers: dict[Key, list[str]] = {}  # insertion order: oldest first
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: Timer | None = None
         self.sent = 0
         self.withheld = 0  # buffers left to the final agent/stepUpdated for want of a token
 
@@ -81,20 +114,31 @@ class OutputCoalescer:
 
     def _schedule(self) -> None:
         wait = max(0.0, (1.0 - self._available()) / self._rate)
-        self._timer = asyncio.get_running_loop().call_later(wait, self._on_timer)
+        call_later = self._call_later or asyncio.get_running_loop().call_later
+        self._timer = call_later(wait, self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None
         self._drain(None)
-        if self._buffers:
+        if self._buffers and not self._waiting_for_clear:
             self._schedule()
 
     def _selected(self, step_id: str | None) -> list[Key]:
         return [key for key in self._buffers if step_id is None or key[0] == step_id]
 
+    def _on_clear(self) -> None:
+        self._waiting_for_clear = False
+        if self._timer is None and self._buffers:
+            self._schedule()
+
     def _drain(self, step_id: str | None) -> None:
+        if self._backpressure.congested:
+            if not self._waiting_for_clear:
+                self._waiting_for_clear = True
+                self._backpressure.when_clear(self._on_clear)
+            return
         for key in self._selected(step_id):
-            if self._available() < 1.0:
+            if self._available() + _EPSILON < 1.0:
                 return
             self._tokens -= 1.0
             self._send(key[0], key[1], "".join(self._buffers.pop(key)))

@@ -6,7 +6,7 @@ creates with ``window/workDoneProgress/create``, only when the client announced
 at once, and ``begin`` goes out when the client answers (carrying the latest report); without an
 answer within ``CREATE_TIMEOUT_S``, or with an error, the run has no progress. The end of the run
 waits for a pending ``create`` (bounded by the same timeout) so that begin and end both come before
-the answer. pygls never forgets tokens: ``end`` does.
+the answer. Reports are coalesced while the connection is congested (only the newest is kept).
 """
 
 from __future__ import annotations
@@ -14,59 +14,64 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable
+from typing import Any, Protocol
 
-from lsprotocol.types import (
-    WINDOW_WORK_DONE_PROGRESS_CREATE,
-    ProgressToken,
-    WorkDoneProgressBegin,
-    WorkDoneProgressCreateParams,
-    WorkDoneProgressEnd,
-    WorkDoneProgressReport,
-)
+from lsprotocol.types import ClientCapabilities
 from pygls.exceptions import JsonRpcException
 
-from server.lsp.rpc import client_capabilities, request_client
-
-if TYPE_CHECKING:
-    from pygls.lsp.server import LanguageServer
+from server.core.runs import Token
 
 log = logging.getLogger(__name__)
 
 CREATE_TIMEOUT_S = 3.0
+PROGRESS = "$/progress"
+
+
+class ProgressWire(Protocol):
+    """What progress needs of the session (``server.lsp.server.AgentServer``)."""
+
+    def notify(self, method: str, params: dict[str, Any]) -> None: ...
+
+    def notify_latest(self, key: object, method: str, params: dict[str, Any]) -> None: ...
+
+    def request_client(self, method: str, params: Any) -> Awaitable[Any]: ...
+
+    def capabilities(self) -> ClientCapabilities | None: ...
 
 
 class RunProgress:
     """Begin/report/end on one token; every call is a no-op without a token or after ``end``."""
 
-    def __init__(self, server: LanguageServer, goal: str) -> None:
-        self._server = server
+    def __init__(self, session: ProgressWire, goal: str) -> None:
+        self._session = session
         self._title = f"Agent: {goal}"
-        self.token: ProgressToken | None = None
+        self.token: Token | None = None
         self._open = False
         self._message = "planning"  # the latest report: what a late begin shows
         self._percentage = 0
         self._creating: asyncio.Task[None] | None = None
 
-    def start(self, client_token: ProgressToken | None) -> None:
+    def start(self, client_token: Token | None) -> None:
         """Report on the client's token, or on one created now when the client supports it."""
         if client_token is not None:
             self.token = client_token  # used as is: a client that sends a token wants progress
             self._begin()
             return
-        capabilities = client_capabilities(self._server)
+        capabilities = self._session.capabilities()
         window = capabilities.window if capabilities is not None else None
         if window is None or not window.work_done_progress:
             return
         self.token = f"agentd-run-{uuid.uuid4().hex[:12]}"
         self._creating = asyncio.get_running_loop().create_task(self._create(self.token))
 
-    async def _create(self, token: ProgressToken) -> None:
-        params = WorkDoneProgressCreateParams(token=token)
+    async def _create(self, token: Token) -> None:
         try:
             # In this task (not wait_for's own): the request goes out before the run's first event.
             async with asyncio.timeout(CREATE_TIMEOUT_S):
-                await request_client(self._server, WINDOW_WORK_DONE_PROGRESS_CREATE, params)
+                await self._session.request_client(
+                    "window/workDoneProgress/create", {"token": token}
+                )
         except TimeoutError:
             log.warning(
                 "no answer to window/workDoneProgress/create within %.0f s: no progress for %r",
@@ -80,18 +85,25 @@ class RunProgress:
             return
         self.token = None
 
+    def _send(self, value: dict[str, Any], *, latest: bool = False) -> None:
+        params = {"token": self.token, "value": value}
+        if latest:
+            self._session.notify_latest((PROGRESS, self.token), PROGRESS, params)
+        else:
+            self._session.notify(PROGRESS, params)
+
     def _begin(self) -> None:
         if self.token is None or self._open:
             return
         self._open = True
-        self._server.work_done_progress.begin(
-            self.token,
-            WorkDoneProgressBegin(
-                title=self._title,
-                cancellable=True,
-                message=self._message,
-                percentage=self._percentage,
-            ),
+        self._send(
+            {
+                "kind": "begin",
+                "title": self._title,
+                "cancellable": True,
+                "message": self._message,
+                "percentage": self._percentage,
+            }
         )
 
     def report(self, message: str, percentage: int | None = None) -> None:
@@ -99,9 +111,10 @@ class RunProgress:
         if percentage is not None:
             self._percentage = percentage
         if self._open and self.token is not None:
-            self._server.work_done_progress.report(
-                self.token, WorkDoneProgressReport(message=message, percentage=percentage)
-            )
+            value: dict[str, Any] = {"kind": "report", "message": message}
+            if percentage is not None:
+                value["percentage"] = percentage
+            self._send(value, latest=True)
 
     async def end(self, message: str) -> None:
         """End the progress; waits for a pending ``create`` unless the request is cancelled."""
@@ -114,13 +127,7 @@ class RunProgress:
         finally:
             if creating is not None:
                 creating.cancel()  # still pending only when we are cancelled: withdraw it
-            self._close(message)
-
-    def _close(self, message: str) -> None:
-        if self.token is None:
-            return
-        if self._open:
-            self._server.work_done_progress.end(self.token, WorkDoneProgressEnd(message=message))
-        self._open = False
-        self._server.work_done_progress.tokens.pop(self.token, None)
-        self.token = None
+            if self.token is not None and self._open:
+                self._send({"kind": "end", "message": message})
+            self._open = False
+            self.token = None

@@ -9,10 +9,10 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from engine.config import EngineConfig
+from engine.engine import Engine
 from engine.events import Event
 from engine.models import RunGoalParams, RunResult
 from engine.records import TraceRecord
-from engine.run import Engine
 from engine.trace import read_trace
 
 FAST = EngineConfig(kill_grace_ms=200, approval_timeout_ms=300)

@@ -6,13 +6,12 @@ Nothing here runs a command: the gate only reads the text.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
 from engine.gate.rules import assess_command
-from tests.engine.gate_cases import ALL, CRITICAL, HIGH, LOW, MEDIUM, UNKNOWN
+from tests.engine.gate_cases import CRITICAL, HIGH, LOW, MEDIUM, UNKNOWN
 
 
 @pytest.mark.parametrize(
@@ -86,13 +85,3 @@ def test_the_workspace_root_named_by_its_absolute_path(tmp_path: Path) -> None:
 def test_never_raises_on_odd_input(odd: str, tmp_path: Path) -> None:
     risk = assess_command(odd, tmp_path)
     assert risk.level in ("low", "medium", "high", "critical", "unknown")
-
-
-def test_fast_enough(tmp_path: Path) -> None:
-    start = time.perf_counter()
-    rounds = 5
-    for _ in range(rounds):
-        for cmd in ALL:
-            assess_command(cmd, tmp_path)
-    per_command = (time.perf_counter() - start) / (rounds * len(ALL))
-    assert per_command < 500e-6  # typically ~30-60 µs; the bound leaves room for slow CI

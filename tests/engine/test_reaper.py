@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from engine.engine import Engine
 from engine.models import RunGoalParams
-from engine.run import Engine
 from tests.engine import test_runner
 from tests.engine.procs import alive, read_pids, wait_for_file
 from tests.engine.runs import FAST, run

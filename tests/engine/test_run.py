@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from engine.engine import Engine
 from engine.errors import InvalidPlan, ModelNotConfigured, TraceError, UnknownGoal, WorkspaceError
 from engine.events import (
     Event,
@@ -19,7 +20,6 @@ from engine.events import (
 from engine.execute.process import OutputSink, ProcessResult, ProcessSpec
 from engine.execute.runner import SubprocessRunner
 from engine.models import RunGoalParams
-from engine.run import Engine
 from engine.trace import read_trace
 from tests.engine.runs import FAST, run, trace_types
 
@@ -170,11 +170,12 @@ async def test_free_text_through_the_engine_with_a_model_on_loopback(tmp_path: P
         assert result.planner == "openai:m1" and result.stdout == "planned by the model\n"
         by_id = await run(tmp_path, engine=engine, goal="swe.analyze")  # ids stay offline
         assert by_id.planner == "stub" and len(fake.requests) == 1
-        assert engine.health()["modelConfigured"] is True
+        assert engine.health().model_configured is True
 
 
 async def test_an_unwritable_workspace_is_the_callers_error() -> None:
-    with pytest.raises(WorkspaceError, match=r"workspace: cannot write \.agent/runs in /proc"):
+    expected = r"workspace: cannot write traces in /proc/\.agent/runs"
+    with pytest.raises(WorkspaceError, match=expected):
         Engine(FAST).start(RunGoalParams(goal="swe.analyze"), workspace=Path("/proc"))
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from engine.engine import Engine
 from engine.events import ApprovalOutcome, ApprovalRequest
 from engine.gate.base import Verdict
 from engine.models import Risk, RunCliStep, RunGoalParams, WriteFileStep
-from engine.run import Engine
 from tests.engine.runs import FAST, records, run, trace_types
 
 ASK_STEP = {"id": "rm", "kind": "runCli", "cmd": "rm -f ./nonexistent-file"}

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.engine import Engine
 from engine.events import Event, OutputDelta, StepUpdated
 from engine.models import RunGoalParams
-from engine.run import Engine
 from engine.trace import read_trace
 from tests.engine.procs import alive, read_pids, wait_for_file
 from tests.engine.runs import FAST, records, run, trace_types

@@ -6,15 +6,15 @@ import asyncio
 import contextlib
 import os
 import signal
-import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from engine.execute.capture import Capture
 from engine.execute.process import ProcessResult, ProcessSpec
-from engine.execute.runner import SubprocessRunner, _Capture
+from engine.execute.runner import SubprocessRunner
 from engine.models import Stream
 from engine.secrets import REDACTED, Redactor
 
@@ -182,30 +182,38 @@ async def test_cleanup_survives_repeated_cancellation(tmp_path: Path) -> None:
     assert live_members(pgid) == []
 
 
-async def test_cancel_while_spawning_still_kills_the_whole_group(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Regression: the child runs before its pipes are connected; a cancel landing then used to
-    kill only the leader (asyncio's own cleanup) and leave its background children behind."""
-    loop = asyncio.get_running_loop()
-    connect = loop.connect_read_pipe
+def processes_with(marker: str) -> list[int]:
+    """Pids of live processes whose command line holds ``marker``."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                if marker.encode() in f.read().split(b"\0") and not living_zombie(name):
+                    found.append(int(name))
+        except OSError:
+            pass
+    return found
 
-    async def slow_connect(*args: Any, **kwargs: Any) -> Any:
-        await asyncio.sleep(0.5)  # widen the window a loaded machine opens by chance
-        return await connect(*args, **kwargs)
 
-    monkeypatch.setattr(loop, "connect_read_pipe", slow_connect)
-    task = asyncio.create_task(SubprocessRunner().run(spec(tmp_path, "echo $$ > pgid; sleep 300")))
-    pgid_file = tmp_path / "pgid"
-    for _ in range(200):
-        if pgid_file.exists() and pgid_file.read_text().strip():
-            break
-        await asyncio.sleep(0.01)
-    assert not task.done(), "the spawn should still be connecting its pipes"
+def living_zombie(pid: str) -> bool:
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+async def test_a_cancel_at_the_first_chance_still_kills_the_whole_group(tmp_path: Path) -> None:
+    """The spawn is synchronous, so the earliest cancel lands when the group is already watched:
+    nothing of it may survive (a regression of the asyncio-transport runner)."""
+    marker = f"{300 + os.getpid() % 1000}.{os.getpid()}"
+    task = asyncio.create_task(
+        SubprocessRunner().run(spec(tmp_path, f"sleep {marker} & sleep {marker}"))
+    )
+    await asyncio.sleep(0)  # the task runs up to its first await: spawned, now waiting
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    survivors = live_members(int(pgid_file.read_text()))
+    survivors = processes_with(marker)
     for pid in survivors:
         os.kill(pid, signal.SIGKILL)
     assert survivors == []
@@ -338,7 +346,7 @@ async def test_invalid_utf8_is_replaced(tmp_path: Path) -> None:
 
 def test_capture_decodes_byte_by_byte(tmp_path: Path) -> None:
     sink: list[str] = []
-    capture = _Capture("stdout", spec(tmp_path, "", output_cap=7), lambda s, t: sink.append(t))
+    capture = Capture("stdout", spec(tmp_path, "", output_cap=7), lambda s, t: sink.append(t))
     for byte in "a\u20ac\U0001f600x".encode():  # 1 + 3 + 4 + 1 bytes; the cap cuts the emoji
         capture.feed(bytes([byte]))
     capture.close()
@@ -372,13 +380,9 @@ async def test_many_steps_in_parallel(tmp_path: Path) -> None:
     assert [r.stdout for r in results] == [f"{i}\n" for i in range(40)]
 
 
-@pytest.mark.skipif(sys.version_info >= (3, 12), reason="3.12+ uses pidfd by default")
-async def test_pidfd_watcher_is_used_on_311(tmp_path: Path) -> None:
+async def test_no_thread_per_child(tmp_path: Path) -> None:
+    """Exits are heard on pidfds: Python 3.11's child watcher (a thread per child) is not used."""
     await run(tmp_path, "true")
-    from engine.execute.watcher import _PidfdWatcherPerLoop
-
-    watcher = asyncio.get_event_loop_policy().get_child_watcher()
-    assert isinstance(watcher, _PidfdWatcherPerLoop)
     threads_before = threading.active_count()
     await asyncio.gather(*(run(tmp_path, "sleep 0.2") for _ in range(5)))
     assert threading.active_count() == threads_before

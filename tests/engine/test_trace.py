@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import TraceError
+from engine.errors import TraceError, WorkspaceError
 from engine.trace import TraceWriter, ensure_runs_dir, read_trace, trace_path
 
 
@@ -134,6 +134,6 @@ def test_a_symlinked_runs_dir_is_refused(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     (ws / ".agent").mkdir(parents=True)
     (ws / ".agent" / "runs").symlink_to(elsewhere)
-    with pytest.raises(TraceError, match="symlink"):
+    with pytest.raises(WorkspaceError, match="symlink"):
         ensure_runs_dir(ws)
     assert list(elsewhere.iterdir()) == []

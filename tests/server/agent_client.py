@@ -21,7 +21,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
-from server.lsp.server import raw_converter
+from server.lsp.pygls_compat import raw_converter
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER = [sys.executable, "-m", "server"]

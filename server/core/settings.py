@@ -16,8 +16,6 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from lsprotocol.types import MessageType, ShowMessageParams
-
 if TYPE_CHECKING:
     from engine.config import EngineConfig
 
@@ -87,12 +85,10 @@ class Settings:
     """Holds the session's base configuration and applies settings to the engine."""
 
     def __init__(
-        self,
-        configure: Callable[[EngineConfig], None],
-        show_message: Callable[[ShowMessageParams], None],
+        self, configure: Callable[[EngineConfig], None], warn: Callable[[str], None]
     ) -> None:
         self._configure = configure
-        self._show_message = show_message
+        self._warn = warn  # shown to the user (the editor's message area)
         self._base: EngineConfig | None = None  # what the engine started with: the defaults
 
     def apply(self, raw: Any, current: EngineConfig, *, origin: str) -> bool:
@@ -115,7 +111,7 @@ class Settings:
                 "keeping the previous configuration"
             )
             log.warning("%s", message)
-            self._show_message(ShowMessageParams(type=MessageType.Warning, message=message))
+            self._warn(message)
             return False
         self._configure(config)
         log.info("configuration from %s: %s", origin, describe(config))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.engine.procs import alive, read_pids
-from tests.server.cli_helpers import ENV, agentd, run_in_pty, run_json
+from tests.server.cli.cli_helpers import ENV, agentd, run_in_pty, run_json
 
 SWE_STDOUT = "Running SWE task...\n"
 

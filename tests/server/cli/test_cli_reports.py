@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from server.cli.reports import health_report, trace_text
-from tests.server.cli_helpers import agentd, run_json
+from tests.server.cli.cli_helpers import agentd, run_json
 
 
 def test_health_report_in_words() -> None:

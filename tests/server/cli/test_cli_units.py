@@ -24,7 +24,7 @@ from server.cli.render import (
     step_line,
     summary_line,
 )
-from tests.server.cli_helpers import ENV
+from tests.server.cli.cli_helpers import ENV
 
 # --- the client: two Connections talking over a socket pair -------------------------------------
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pygls.exceptions import JsonRpcException
 
-from server.lsp.server import METHODS
+from server.wire import METHODS
 from tests.server.agent_client import (
     AgentClient,
     call,

@@ -75,16 +75,18 @@ async def test_garbage_on_the_wire_is_survived(tmp_path: Path) -> None:
     proc.stdin.write(frame(b"\xff\xfe\xfd"))
     proc.stdin.write(b"x" * (3 << 20) + b"\r\n")  # one over-long line
     proc.stdin.write(request(2, "agent/health", omit_params=True))  # params are optional
-    proc.stdin.write(request(3, "textDocument/hover", 42))  # typed params pygls cannot parse
+    proc.stdin.write(request(3, "textDocument/hover", {"bad": 42}))  # typed params pygls rejects
     proc.stdin.write(request(4, "agent/runGoal", {"steps": [{"kind": "runCli", "cmd": "echo ok"}]}))
     await proc.stdin.drain()
     messages = await asyncio.wait_for(read_frames(proc.stdout, until_id=4), 30)
-    answers = {m["id"]: m for m in messages if "method" not in m}
-    assert "capabilities" in answers[1]["result"]
-    assert answers[None]["error"]["code"] == -32700
-    assert "version" in answers[2]["result"]
-    assert answers[3]["error"]["code"] == -32602
-    assert answers[4]["result"]["stdout"] == "ok\n"
+    answers = [m for m in messages if "method" not in m]
+    assert "capabilities" in answers[0]["result"]
+    parse_errors = [m for m in answers if m["id"] is None]
+    assert [m["error"]["code"] for m in parse_errors] == [-32700, -32700]
+    by_id = {m["id"]: m for m in answers}
+    assert "version" in by_id[2]["result"]
+    assert by_id[3]["error"]["code"] == -32602
+    assert by_id[4]["result"]["stdout"] == "ok\n"
     proc.stdin.write(request(5, "shutdown"))
     proc.stdin.write(frame({"jsonrpc": "2.0", "method": "exit"}))
     await proc.stdin.drain()
@@ -93,10 +95,92 @@ async def test_garbage_on_the_wire_is_survived(tmp_path: Path) -> None:
     stderr = (await proc.stderr.read()).decode()
     assert "DEBUG" in stderr  # logs went to stderr, and read_frames found only messages on stdout
     assert SECRET not in stderr
-    # One warning line per bad message, no pygls tracebacks at ERROR.
-    assert "parse error on the wire" in stderr
+    # One warning line per bad frame, no tracebacks at ERROR.
+    assert "Parse error: the body is not JSON" in stderr
+    assert "skipped" in stderr
     assert "Traceback" not in stderr, stderr
     assert not re.search(r"^\S+ \S+ ERROR ", stderr, re.MULTILINE), stderr
+
+
+BAD_FRAMES: list[tuple[str, int, Any]] = [  # (kind, the code it is answered with, to which id)
+    ("length one byte short", -32700, 11),
+    ("negative length", -32700, 11),
+    ("non-numeric length", -32700, 11),
+    ("no jsonrpc", -32600, 11),
+    ("batch", -32600, None),
+    ("id on a notification", -32600, 11),
+    ("non-string method", -32600, 11),
+]
+
+
+def bad_frame(kind: str) -> bytes:
+    good = {"jsonrpc": "2.0", "id": 11, "method": "agent/health", "params": {}}
+    if kind == "length one byte short":  # a client that counts characters, not bytes
+        payload = json.dumps(good | {"params": {"é": 1}}, ensure_ascii=False).encode()
+        return b"Content-Length: %d\r\n\r\n" % (len(payload) - 1) + payload
+    if kind == "negative length":
+        return b"Content-Length: -4\r\n\r\n" + json.dumps(good).encode()
+    if kind == "non-numeric length":
+        return b"Content-Length: ten\r\n\r\n" + json.dumps(good).encode()
+    changed: Any = {
+        "no jsonrpc": {k: v for k, v in good.items() if k != "jsonrpc"},
+        "batch": [good],
+        "id on a notification": {"jsonrpc": "2.0", "id": 11, "method": "initialized", "params": {}},
+        "non-string method": good | {"method": ["agent/health"]},
+    }[kind]
+    return frame(json.dumps(changed).encode())
+
+
+@pytest.mark.parametrize(("kind", "code", "msg_id"), BAD_FRAMES)
+async def test_each_bad_frame_is_answered_and_the_session_goes_on(
+    kind: str, code: int, msg_id: Any
+) -> None:
+    proc = await spawn()
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    proc.stdin.write(request(1, "initialize", {"processId": None, "capabilities": {}}))
+    proc.stdin.write(bad_frame(kind))
+    proc.stdin.write(request(12, "agent/health", {}))
+    await proc.stdin.drain()
+    messages = await asyncio.wait_for(read_frames(proc.stdout, until_id=12), 30)
+    answers = [m for m in messages if "method" not in m and m["id"] != 1]
+    assert [(m["id"], m.get("error", {}).get("code")) for m in answers] == [
+        (msg_id, code),
+        (12, None),
+    ]
+    message = answers[0]["error"]["message"]
+    assert "Traceback" not in message and "object has no attribute" not in message
+    proc.stdin.close()  # end of input ends the session
+    assert await asyncio.wait_for(proc.wait(), 10) == 1  # no shutdown first
+    assert "Traceback" not in (await proc.stderr.read()).decode()
+
+
+async def test_huge_strings_are_refused_in_a_few_words(tmp_path: Path) -> None:
+    proc = await spawn()
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(request(1, "initialize", {"processId": None, "capabilities": {}}))
+    proc.stdin.write(
+        request(2, "agent/runGoal", {"goal": "demo.test", "workspace": "/" + "w" * (50 << 20)})
+    )
+    proc.stdin.write(
+        request(3, "agent/runGoal", {"goal": "demo.test", "workDoneToken": "t" * 100_000})
+    )
+    proc.stdin.write(
+        request(
+            4,
+            "agent/runGoal",
+            {"steps": [{"kind": "runCli", "cmd": "echo a\x00b"}], "workspace": str(tmp_path)},
+        )
+    )
+    await proc.stdin.drain()
+    messages = await asyncio.wait_for(read_frames(proc.stdout, until_id=4), 60)
+    answers = {m["id"]: m for m in messages if "method" not in m}
+    for msg_id, field in ((2, "workspace"), (3, "workDoneToken"), (4, "steps[0].cmd")):
+        error = answers[msg_id]["error"]
+        assert error["code"] == -32602 and error["message"].startswith(field), error
+        assert len(error["message"]) < 300
+    assert not (tmp_path / ".agent").exists()  # nothing ran
+    proc.stdin.close()
+    await asyncio.wait_for(proc.wait(), 10)
 
 
 async def test_requests_after_shutdown_are_refused() -> None:

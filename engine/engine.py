@@ -1,0 +1,172 @@
+"""The ``Engine``: starts runs (``engine.run`` is the pipeline of one run) and answers questions
+about goals, traces and its own health.
+
+``Engine.start`` returns a ``RunHandle`` at once; the run goes on in its own task, tells its
+listener what happens (engine.events) and writes its trace. Cancelling a run
+(``RunHandle.cancel``) kills every process group it started and ends it with a ``cancelled``
+RunResult.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import platform
+import secrets
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine import __version__
+from engine.config import EngineConfig
+from engine.errors import AgentError, GoalsFileError, TraceError
+from engine.events import Ask, Listener
+from engine.execute.process import ProcessRunner
+from engine.gate.base import Gate
+from engine.handle import RunHandle
+from engine.models import EngineHealth, GoalsProblem, ListGoalsResult, RunGoalParams
+from engine.plan.base import Planner
+from engine.secrets import Redactor
+from engine.trace import TraceWriter, ensure_runs_dir, read_trace, trace_path
+
+PlannerFactory = Callable[[EngineConfig], Planner]
+
+
+def new_run_id() -> str:
+    """Sortable by start time, unique enough for one machine."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
+
+
+def _default_planner(config: EngineConfig) -> Planner:
+    from engine.plan.factory import make_planner
+
+    return make_planner(config)
+
+
+@dataclass(frozen=True, slots=True)
+class OutputLocation:
+    """Where a step's full output is: a spill file, or its ``step.finished`` line in the trace."""
+
+    path: Path
+    line: int | None
+
+
+class Engine:
+    """Runs goals. One per session is enough; runs in several workspaces may go on at once."""
+
+    def __init__(
+        self,
+        config: EngineConfig | None = None,
+        *,
+        gate: Gate | None = None,
+        runner: ProcessRunner | None = None,
+        planner_factory: PlannerFactory | None = None,
+    ) -> None:
+        from engine.execute.runner import SubprocessRunner
+        from engine.gate.rules import RuleGate
+
+        self.config = config or EngineConfig()
+        self.gate: Gate = gate or RuleGate()
+        self.runner: ProcessRunner = runner or SubprocessRunner()
+        self.planner_factory = planner_factory or _default_planner
+        self._runs: dict[str, RunHandle] = {}
+
+    def configure(self, config: EngineConfig) -> None:
+        self.config = config
+
+    # -- runs ----------------------------------------------------------------------------------
+    def start(
+        self,
+        params: RunGoalParams,
+        *,
+        workspace: Path,
+        listener: Listener | None = None,
+        ask: Ask | None = None,
+    ) -> RunHandle:
+        """Start a run; raises WorkspaceError at once when its trace cannot be written."""
+        from engine.run import Pipeline
+
+        goal = params.goal if params.goal is not None else "explicit"
+        runs_dir = ensure_runs_dir(workspace)
+        handle = RunHandle(new_run_id(), goal, workspace)
+        key = self.config.api_key.get_secret_value() if self.config.api_key else None
+        redactor = Redactor([key] if key else [], os.environ)
+        trace = TraceWriter(
+            trace_path(workspace, handle.run_id), redactor.redact, on_broken=handle.fail
+        )
+        pipeline = Pipeline(self, handle, params, runs_dir, trace, redactor, listener, ask)
+        task = asyncio.get_running_loop().create_task(pipeline.run(), name=f"run {handle.run_id}")
+        handle.attach(task)
+        self._runs[handle.run_id] = handle
+        task.add_done_callback(lambda _: self._runs.pop(handle.run_id, None))
+        return handle
+
+    def get(self, run_id: str) -> RunHandle | None:
+        return self._runs.get(run_id)
+
+    def cancel(self, run_id: str) -> bool:
+        handle = self._runs.get(run_id)
+        return handle.cancel() if handle else False
+
+    async def cancel_all(self) -> None:
+        handles = list(self._runs.values())
+        for handle in handles:
+            handle.cancel()
+        for handle in handles:
+            with contextlib.suppress(AgentError, asyncio.CancelledError):
+                await handle.result()
+
+    # -- questions -----------------------------------------------------------------------------
+    def list_goals(self, workspace: Path | None) -> ListGoalsResult:
+        """The built-in goals, the workspace's, and what is wrong with a broken goals file (the
+        built-ins are listed whatever the file holds)."""
+        from engine.plan.goals import BUILTIN_GOALS, GOALS_FILE, load_workspace_goals
+
+        goals = [goal.info() for goal in BUILTIN_GOALS.values()]
+        problems = []
+        if workspace is not None:
+            try:
+                goals += [goal.info() for goal in load_workspace_goals(workspace).values()]
+            except GoalsFileError as exc:
+                problems.append(GoalsProblem(path=str(workspace / GOALS_FILE), message=str(exc)))
+        return ListGoalsResult(goals=goals, problems=problems)
+
+    def read_trace(self, workspace: Path, run_id: str) -> list[dict[str, Any]]:
+        path = trace_path(workspace, run_id)
+        if not path.is_file():
+            raise TraceError(f"runId: no trace of run {run_id!r} in {workspace}")
+        return read_trace(path).records
+
+    def output_location(self, workspace: Path, run_id: str, step_id: str) -> OutputLocation:
+        records = self.read_trace(workspace, run_id)
+        for line, record in enumerate(records):
+            if record.get("type") == "step.finished" and record.get("stepId") == step_id:
+                spilled = record.get("spilled") or {}
+                for stream in ("stdout", "stderr"):
+                    if isinstance(spilled.get(stream), str):
+                        return OutputLocation(workspace / spilled[stream], None)
+                return OutputLocation(trace_path(workspace, run_id), line)
+        raise TraceError(f"stepId: run {run_id!r} has no finished step {step_id!r}")
+
+    def health(self) -> EngineHealth:
+        from engine.plan.openai import resolve_api_key
+
+        config = self.config
+        planner = config.planner if config.planner == "stub" else f"{config.planner}:{config.model}"
+        return EngineHealth(
+            version=__version__,
+            planner=planner,
+            sandbox=config.sandbox_in_effect,
+            sandbox_requested=config.sandbox,
+            python=sys.version.split()[0],
+            platform=platform.platform(),
+            active_runs=len(self._runs),
+            max_parallel=config.max_parallel,
+            step_timeout_ms=config.step_timeout_ms,
+            approval_timeout_ms=config.approval_timeout_ms,
+            model_configured=config.planner != "stub" and resolve_api_key(config) is not None,
+        )
