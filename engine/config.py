@@ -1,4 +1,10 @@
-"""Engine configuration: the `agent` section of the editor's settings, with documented defaults."""
+"""Engine configuration: the documented settings (docs/config.md) as one validated EngineConfig.
+
+Values come in layers, each overriding the one before: the defaults, the user's config file
+(``<config dir>/config.toml``, engine.layers), the environment (``OPENAI_API_KEY``,
+``OPENAI_BASE_URL``, ``AGENTD_<KEY>``), the editor's ``agent`` settings, and a request's own params
+(``planner``, ``model``, ``baseUrl``, ``maxRounds``). Every layer uses the same camelCase keys.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,14 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
-from engine.models import WireModel
+from engine.models import BaseUrl, ModelName, WireModel
+from engine.vocab import PlannerSetting
 
 SandboxMode = Literal["off", "auto"]
 """``auto`` uses a sandbox when one is available; this version has none yet, so it runs unsandboxed
 (``agent/health`` reports the mode in effect). ``bwrap`` arrives with the bubblewrap sandbox."""
+
+DEFAULT_MODEL = "gpt-4o-mini"
 
 
 class EngineConfig(WireModel):
@@ -21,10 +30,17 @@ class EngineConfig(WireModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    planner: Literal["stub", "openai"] = "stub"
-    model: str = "gpt-4o-mini"
-    base_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+")] | None = None
+    planner: PlannerSetting = "auto"
+    model: ModelName = DEFAULT_MODEL
+    base_url: BaseUrl | None = None
     api_key: SecretStr | None = Field(default=None, repr=False, exclude=True)
+    max_rounds: Annotated[int, Field(ge=1, le=20)] = 3
+    token_budget: Annotated[int, Field(ge=1000)] = 200_000
+    planning_budget_ms: Annotated[int, Field(gt=0)] = 10 * 60 * 1000
+    model_timeout_ms: Annotated[int, Field(gt=0)] = 120 * 1000
+    model_retries: Annotated[int, Field(ge=0, le=10)] = 2
+    answer_tokens: Annotated[int, Field(ge=256)] = 4096
+    context_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 16 * 1024
     max_parallel: Annotated[int, Field(ge=1, le=256)] = 8
     step_timeout_ms: Annotated[int, Field(gt=0)] = 10 * 60 * 1000
     approval_timeout_ms: Annotated[int, Field(gt=0)] = 60 * 1000
@@ -48,6 +64,19 @@ class EngineConfig(WireModel):
         """The sandbox that actually wraps commands: none yet, whatever was asked for."""
         return "off"
 
+    @property
+    def model_planner(self) -> Literal["stub", "openai"]:
+        """The planner free text goes to: ``auto`` means the model as soon as an API key or an
+        OpenAI-compatible server is configured (anywhere), else none (the offline planner)."""
+        if self.planner == "auto":
+            return "openai" if self.api_key is not None or self.base_url else "stub"
+        return self.planner
+
+    @property
+    def planner_label(self) -> str:
+        """``stub`` or ``openai:<model>``: what health and ``agentd config`` call the planner."""
+        return "stub" if self.model_planner == "stub" else f"openai:{self.model}"
+
     def merged(self, **changes: object) -> EngineConfig:
         """A copy with ``changes`` (Python or wire names) validated on top of this one."""
         data = self.model_dump(by_alias=False)
@@ -60,3 +89,4 @@ class EngineConfig(WireModel):
 
 # The settings' camelCase keys -> EngineConfig field names.
 FIELD_BY_WIRE_NAME = {info.alias or name: name for name, info in EngineConfig.model_fields.items()}
+WIRE_NAME_BY_FIELD = {name: wire for wire, name in FIELD_BY_WIRE_NAME.items()}

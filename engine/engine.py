@@ -15,11 +15,10 @@ import os
 import platform
 import secrets
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from engine import __version__
 from engine.config import EngineConfig
@@ -30,21 +29,23 @@ from engine.gate.base import Gate
 from engine.handle import RunHandle
 from engine.models import EngineHealth, GoalsProblem, ListGoalsResult, RunGoalParams
 from engine.plan.base import Planner
+from engine.plan.dialects import ModelSession
 from engine.secrets import Redactor
 from engine.trace import TraceWriter, ensure_runs_dir, read_trace, trace_path
 
-PlannerFactory = Callable[[EngineConfig], Planner]
+# A request's own planner settings, over the configuration (RunGoalParams -> EngineConfig).
+REQUEST_SETTINGS = ("model", "base_url", "max_rounds")
+
+
+class PlannerFactory(Protocol):
+    """Makes the planner of one run (``replay``: the id of the run to replay)."""
+
+    def __call__(self, config: EngineConfig, replay: str | None = None) -> Planner: ...
 
 
 def new_run_id() -> str:
     """Sortable by start time, unique enough for one machine."""
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
-
-
-def _default_planner(config: EngineConfig) -> Planner:
-    from engine.plan.factory import make_planner
-
-    return make_planner(config)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,15 +69,30 @@ class Engine:
     ) -> None:
         from engine.execute.runner import SubprocessRunner
         from engine.gate.rules import RuleGate
+        from engine.plan.factory import Planners
 
         self.config = config or EngineConfig()
         self.gate: Gate = gate or RuleGate()
         self.runner: ProcessRunner = runner or SubprocessRunner()
-        self.planner_factory = planner_factory or _default_planner
+        self.model_session = ModelSession()  # what this session learns about model servers
+        self.planner_factory: PlannerFactory = planner_factory or Planners(self.model_session)
+        self.key_source: str | None = None  # where the API key came from (health says so)
+        self.problems: list[str] = []  # what is wrong with the configuration (health says so)
         self._runs: dict[str, RunHandle] = {}
 
     def configure(self, config: EngineConfig) -> None:
         self.config = config
+
+    def run_config(self, params: RunGoalParams) -> EngineConfig:
+        """The configuration of one run: the request's planner settings over the engine's."""
+        changes: dict[str, object] = {
+            name: getattr(params, name)
+            for name in REQUEST_SETTINGS
+            if getattr(params, name) is not None
+        }
+        if params.planner is not None and params.planner != "replay":
+            changes["planner"] = params.planner
+        return self.config.merged(**changes) if changes else self.config
 
     # -- runs ----------------------------------------------------------------------------------
     def start(
@@ -91,14 +107,19 @@ class Engine:
         from engine.run import Pipeline
 
         goal = params.goal if params.goal is not None else "explicit"
+        if params.run_id is not None and params.goal is None:
+            from engine.plan.replay import recorded_goal
+
+            goal = recorded_goal(workspace, params.run_id)
+        config = self.run_config(params)
         runs_dir = ensure_runs_dir(workspace)
         handle = RunHandle(new_run_id(), goal, workspace)
-        key = self.config.api_key.get_secret_value() if self.config.api_key else None
+        key = config.api_key.get_secret_value() if config.api_key else None
         redactor = Redactor([key] if key else [], os.environ)
         trace = TraceWriter(
             trace_path(workspace, handle.run_id), redactor.redact, on_broken=handle.fail
         )
-        pipeline = Pipeline(self, handle, params, runs_dir, trace, redactor, listener, ask)
+        pipeline = Pipeline(self, handle, params, config, runs_dir, trace, redactor, listener, ask)
         task = asyncio.get_running_loop().create_task(pipeline.run(), name=f"run {handle.run_id}")
         handle.attach(task)
         self._runs[handle.run_id] = handle
@@ -152,14 +173,21 @@ class Engine:
                 return OutputLocation(trace_path(workspace, run_id), line)
         raise TraceError(f"stepId: run {run_id!r} has no finished step {step_id!r}")
 
-    def health(self) -> EngineHealth:
-        from engine.plan.openai import resolve_api_key
+    async def health(self, *, check_model: bool = True) -> EngineHealth:
+        """The engine's health; with ``check_model`` the model endpoint is tested (a short
+        ``GET /models``), and what it says is one of the ``problems``."""
+        from engine.plan.health import model_health
 
         config = self.config
-        planner = config.planner if config.planner == "stub" else f"{config.planner}:{config.model}"
+        model = (
+            await model_health(config, self.model_session, self.key_source) if check_model else None
+        )
+        problems = list(self.problems)
+        if model is not None and model.problem:
+            problems.append(f"language model: {model.problem}")
         return EngineHealth(
             version=__version__,
-            planner=planner,
+            planner=config.planner_label,
             sandbox=config.sandbox_in_effect,
             sandbox_requested=config.sandbox,
             python=sys.version.split()[0],
@@ -168,5 +196,8 @@ class Engine:
             max_parallel=config.max_parallel,
             step_timeout_ms=config.step_timeout_ms,
             approval_timeout_ms=config.approval_timeout_ms,
-            model_configured=config.planner != "stub" and resolve_api_key(config) is not None,
+            model_configured=config.model_planner != "stub"
+            and (config.api_key is not None or config.base_url is not None),
+            model=model,
+            problems=problems,
         )

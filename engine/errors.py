@@ -27,11 +27,19 @@ class UnknownGoal(AgentError):
 class ModelNotConfigured(AgentError):
     def __init__(self, goal: str) -> None:
         super().__init__(
-            f"goal: {goal!r} is free text and needs a language model, but none is configured. "
-            'Set the configuration `agent.planner` to "openai" (with `agent.model`, and '
-            "`agent.baseUrl` for an OpenAI-compatible server) and export OPENAI_API_KEY, "
-            "or run a built-in goal (agent/listGoals lists them)."
+            f"goal: {excerpt(goal)} is free text and needs a language model, but none is "
+            "configured. Export OPENAI_API_KEY (OpenAI; the model defaults to gpt-4o-mini) or "
+            "OPENAI_BASE_URL (an OpenAI-compatible server such as llama.cpp, Ollama or vLLM, "
+            "e.g. http://127.0.0.1:8080/v1), or set planner, model and baseUrl in "
+            f"{_config_file()} or the editor's `agent` settings; `agentd config` shows what is "
+            "in effect. Or run a goal id (`agentd goals` / agent/listGoals lists them)."
         )
+
+
+def _config_file() -> str:
+    from engine.layers import config_file
+
+    return str(config_file())
 
 
 class NothingToRun(AgentError):
@@ -62,6 +70,10 @@ class TraceError(AgentError):
 class PlannerError(AgentError):
     """A valid request whose planning failed (the model was unreachable, refused, timed out or
     answered nonsense); the message says why and never holds a secret."""
+
+
+class ReplayError(AgentError):
+    """A recorded run cannot be replayed (no trace, a broken one, content that was not kept)."""
 
 
 def excerpt(text: str, limit: int = 80) -> str:

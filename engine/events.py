@@ -26,6 +26,7 @@ class PlanReady:
     planner: str
     # gated: risk and decision set, status pending (planned on a dry run)
     steps: list[StepResult]
+    round: int = 1  # a model planner plans in rounds; each round's steps come in their own event
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,9 +25,11 @@ from engine.vocab import (
     ApprovalMode as ApprovalMode,
     ApprovedBy as ApprovedBy,
     Decision as Decision,
+    Dialect as Dialect,
     FinalStepStatus as FinalStepStatus,
     LiveStepStatus as LiveStepStatus,
     PermissionKind as PermissionKind,
+    PlannerChoice as PlannerChoice,
     RiskLevel as RiskLevel,
     RunStatus as RunStatus,
     StepKind as StepKind,
@@ -42,6 +44,8 @@ TimeoutMs = Annotated[int, Field(gt=0, le=24 * 3600 * 1000)]
 WorkspaceRef = Annotated[str, Field(min_length=1, max_length=4096)]
 RunId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.-]+$")]
 ProgressToken = Annotated[str, Field(min_length=1, max_length=256)] | int
+ModelName = Annotated[str, Field(min_length=1, max_length=200)]
+BaseUrl = Annotated[str, Field(pattern=r"^https?://[^\s/]+", max_length=2000)]
 
 
 class WireModel(BaseModel):
@@ -97,11 +101,17 @@ Step = Annotated[RunCliStep | WriteFileStep, Field(discriminator="kind")]
 
 
 class Plan(WireModel):
-    """An ordered list of steps with unique ids and a valid dependency graph."""
+    """An ordered list of steps with unique ids and a valid dependency graph: one round of a run.
+
+    ``done`` false asks for another round once these steps have run (a model planner that wants to
+    see their outcomes); ``summary`` is the planner's one line on the goal or why it stopped.
+    """
 
     goal: str
     planner: str
     steps: list[Step]
+    done: bool = True
+    summary: str | None = None
 
     @model_validator(mode="after")
     def _ids_and_graph(self) -> Plan:
@@ -164,10 +174,23 @@ class RunGoalParams(WireModel):
     max_parallel: Annotated[int, Field(ge=1, le=256)] | None = None
     step_timeout_ms: TimeoutMs | None = None
     work_done_token: ProgressToken | None = None
+    # extension: the planner of this run, over the configuration (docs/config.md)
+    planner: PlannerChoice | None = None
+    model: ModelName | None = None
+    base_url: BaseUrl | None = None
+    max_rounds: Annotated[int, Field(ge=1, le=20)] | None = None
+    run_id: RunId | None = None  # the recorded run that planner "replay" re-runs
 
     @model_validator(mode="after")
     def _goal_or_steps(self) -> RunGoalParams:
-        if self.goal is None and self.steps is None:
+        replay = self.planner == "replay"
+        if replay and self.run_id is None:
+            raise ValueError('runId: planner "replay" needs the runId of a recorded run')
+        if self.run_id is not None and not replay:
+            raise ValueError('runId: only planner "replay" takes a runId')
+        if self.steps is not None and self.planner is not None:
+            raise ValueError("planner: explicit steps are their own plan; give one or the other")
+        if self.goal is None and self.steps is None and not replay:
             raise ValueError("goal: either goal or steps is required")
         return self
 
@@ -237,6 +260,20 @@ class Bits(WireModel):
     t: float
 
 
+class ModelUsage(WireModel):
+    """What a run asked of the language model: rounds planned, requests made, tokens.
+
+    Token counts are the servers' own figures, summed; null (unknown, not zero) as soon as one
+    answer came without them.
+    """
+
+    rounds: int
+    calls: int
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+
+
 class RunResult(WireModel):
     """The answer to ``agent/runGoal`` (built by the engine with ``model_construct``; see
     StepResult for why ``wire`` is written by hand)."""
@@ -252,12 +289,15 @@ class RunResult(WireModel):
     results: list[StepResult]
     trace: str
     error: str | None = None  # why a run failed as a whole (its trace could not be written)
+    usage: ModelUsage | None = None  # extension: only when a language model planned
+    summary: str | None = None  # extension: the model's last word on the goal, or why it stopped
 
     @model_serializer(mode="wrap")
     def _drop_no_error(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
-        if self.error is None:
-            data.pop("error", None)
+        for optional in ("error", "usage", "summary"):
+            if getattr(self, optional) is None:
+                data.pop(optional, None)
         return data
 
     def wire(self) -> dict[str, Any]:
@@ -275,6 +315,10 @@ class RunResult(WireModel):
         }
         if self.error is not None:
             data["error"] = self.error
+        if self.usage is not None:
+            data["usage"] = self.usage.wire()
+        if self.summary is not None:
+            data["summary"] = self.summary
         return data
 
 
@@ -338,6 +382,19 @@ class HealthParams(WireModel):
     """``agent/health`` takes no fields (``{}``)."""
 
 
+class ModelHealth(WireModel):
+    """The language model as ``agent/health`` sees it (extension), the endpoint tested."""
+
+    planner: str  # openai:<model>
+    endpoint: str  # without credentials or query
+    api_key: str  # "set, from OPENAI_API_KEY" / "not set": never the key
+    reachable: bool | None  # answered GET /models; None when not tested
+    dialect: Dialect | None  # the structured-output dialect this session found for it
+    problem: str | None = None  # why runs will fail, in words
+    note: str | None = None  # worth knowing, not a failure (e.g. the model is not listed)
+    last_error: str | None = None  # the session's last failed model call
+
+
 class EngineHealth(WireModel):
     """What the engine knows of its own health (``agent/health`` adds the session's part)."""
 
@@ -352,6 +409,8 @@ class EngineHealth(WireModel):
     step_timeout_ms: int
     approval_timeout_ms: int
     model_configured: bool  # the openai planner has an API key
+    model: ModelHealth | None = None  # extension: when free text goes to a language model
+    problems: list[str] = Field(default_factory=list)  # extension: what is wrong, in words
 
 
 class HealthResult(EngineHealth):
@@ -378,6 +437,7 @@ class PlanReadyParams(WireModel):
     run_id: str
     planner: str
     steps: list[StepResult]
+    round: int = 1  # extension: a model planner's later rounds each send their own planReady
 
 
 class StepUpdatedParams(WireModel):

@@ -14,6 +14,8 @@ from pydantic import Field
 from engine.models import (
     Bits,
     Decision,
+    Dialect,
+    ModelUsage,
     Risk,
     RunCliStep,
     StepBase,
@@ -53,9 +55,59 @@ TracedStep = Annotated[RunCliStep | TracedWriteFileStep, Field(discriminator="ki
 
 
 class PlanCreatedRecord(_Record):
+    """One round's plan (one record per round; ``round`` from 1, only when a model planned)."""
+
     type: Literal["plan.created"]
     planner: str
     steps: list[TracedStep]
+    round: int | None = None
+    done: bool | None = None  # false: the planner asked to see the outcomes and plan again
+    summary: str | None = None
+
+
+class ChatMessage(WireModel):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class TokenUsage(WireModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int | None = None
+
+
+class ModelRequestedRecord(_Record):
+    """A request to the language model. ``messages`` are the conversation's turns not traced
+    before (answers are in ``model.answered``), ``system`` the system prompt when it changed: the
+    trace holds the whole conversation once. Redacted like every record; never the key."""
+
+    type: Literal["model.requested"]
+    round: int
+    attempt: int  # within the round: dialect fallbacks, retries and the repair each count
+    planner: str
+    model: str
+    endpoint: str  # without credentials or query
+    dialect: Dialect
+    message_count: int
+    messages: list[ChatMessage]
+    system: str | None = None
+
+
+class ModelAnsweredRecord(_Record):
+    """How a request to the language model ended: ``plan`` (a valid plan), ``invalid`` (repaired
+    or given up), ``refused`` (the server does not speak this dialect), ``failed`` (HTTP error,
+    timeout, unreachable) or ``cancelled``."""
+
+    type: Literal["model.answered"]
+    round: int
+    attempt: int
+    dialect: Dialect
+    outcome: Literal["plan", "invalid", "refused", "failed", "cancelled"]
+    duration_ms: int
+    answer: str | None = None
+    finish_reason: str | None = None
+    usage: TokenUsage | None = None  # null when the server did not say
+    error: str | None = None
 
 
 class GateDecidedRecord(_Record):
@@ -104,11 +156,15 @@ class RunFinishedRecord(_Record):
     deliverables: list[str] | None = None
     duration_ms: int | None = None
     error: str | None = None  # why the run failed as a whole (not planned; trace unwritable)
+    usage: ModelUsage | None = None  # when a language model planned
+    summary: str | None = None  # the planner's last word
 
 
 TraceRecord = Annotated[
     RunStartedRecord
     | PlanCreatedRecord
+    | ModelRequestedRecord
+    | ModelAnsweredRecord
     | GateDecidedRecord
     | ApprovalRequestedRecord
     | ApprovalResolvedRecord

@@ -1,8 +1,12 @@
 """The pipeline of one run: goal -> plan -> gate -> execute -> verify -> trace.
 
-It tells its listener what happens (engine.events) and records everything in the run's trace. A
-run whose trace cannot be written stops (its running steps are stopped) and ends ``failed`` with
-the reason as its error: nothing reports ``succeeded`` over a broken trace.
+A model planner may plan in rounds: plan -> gate -> execute is repeated, each round seeing the
+outcomes of the one before, until the planner says it is done (its budgets bound that). It tells
+its listener what happens (engine.events) and records everything in the run's trace. A run whose
+trace cannot be written stops (its running steps are stopped) and ends ``failed`` with the reason
+as its error: nothing reports ``succeeded`` over a broken trace. A planner that fails after the
+first round ends the run ``failed`` with its message as the error (the earlier rounds' steps are
+in the result).
 """
 
 from __future__ import annotations
@@ -36,15 +40,19 @@ from engine.models import (
     WriteFileStep,
     step_id,
 )
+from engine.plan.base import PlanContext, Planner
+from engine.plan.content import store_content
 from engine.secrets import Redactor, scrub_env
 from engine.trace import TraceWriter, trace_relpath
 
 if TYPE_CHECKING:
+    from engine.config import EngineConfig
     from engine.engine import Engine
 
 log = logging.getLogger(__name__)
 
 PREVIEW_CHARS = 200  # of a writeFile's content, in the trace (the content itself is not traced)
+ROUND_LIMIT = 20  # whatever a planner says (maxRounds is at most this)
 
 
 class Pipeline:
@@ -55,6 +63,7 @@ class Pipeline:
         engine: Engine,
         handle: RunHandle,
         params: RunGoalParams,
+        config: EngineConfig,
         runs_dir: Path,
         trace: TraceWriter,
         redactor: Redactor,
@@ -63,7 +72,7 @@ class Pipeline:
     ) -> None:
         self.engine = engine
         self.runs_dir = runs_dir
-        self.config = engine.config  # a run keeps the configuration it started with
+        self.config = config  # a run keeps the configuration it started with
         self.handle = handle
         self.params = params
         self.trace = trace
@@ -72,7 +81,13 @@ class Pipeline:
         self.ask = ask
         self.steps: list[StepExecution] = []
         self.planner_name = "explicit" if params.steps is not None else "stub"
+        self.planner: Planner | None = None
         self.began = time.monotonic()
+        self.context = PlanContext(
+            run_id=handle.run_id, record=trace.write, redact=redactor.redact, began=self.began
+        )
+        self.summary: str | None = None  # the planner's last word
+        self.planning_error: str | None = None  # a later round could not be planned
 
     def emit(self, event: Event) -> None:
         if self.listener is None:
@@ -98,10 +113,7 @@ class Pipeline:
             try:
                 if handle.cancel_requested:  # cancelled (or failed) before the task got to run
                     raise asyncio.CancelledError
-                plan = await self._plan()
-                self._gate(plan)
-                if not self.params.dry_run:
-                    await self._execute(plan)
+                await self._rounds()
             except asyncio.CancelledError:
                 if not handle.cancel_requested:
                     raise  # not ours: someone cancelled the task without cancel(); honour it
@@ -109,7 +121,9 @@ class Pipeline:
                 if current is not None:
                     current.uncancel()
             except AgentError as exc:
-                self.trace.write("run.finished", status="failed", error=str(exc))
+                usage = self.context.meter.usage()
+                extra = {"usage": usage.wire()} if usage is not None else {}
+                self.trace.write("run.finished", status="failed", error=str(exc), **extra)
                 raise
             except Exception as exc:
                 log.exception("run %s failed unexpectedly", handle.run_id)
@@ -119,29 +133,59 @@ class Pipeline:
         finally:
             self.trace.close()
 
+    async def _rounds(self) -> None:
+        """Plan, gate and execute, round after round, until the planner is done (a dry run and
+        explicit steps have one round)."""
+        context = self.context
+        while True:
+            try:
+                plan = await self._plan()
+            except AgentError as exc:
+                if context.round == 1:
+                    raise
+                self.planning_error = str(exc)
+                return
+            self.summary = plan.summary
+            executions = self._gate(plan)
+            if not self.params.dry_run:
+                await self._execute(executions)
+            if plan.done or self.params.dry_run or context.round >= ROUND_LIMIT:
+                return
+            context.history = [*context.history, [e.result for e in executions]]
+            context.round += 1
+
     async def _plan(self) -> Plan:
         if self.params.steps is not None:
             try:
                 return Plan(goal=self.handle.goal, planner="explicit", steps=self.params.steps)
             except ValidationError as exc:
                 raise InvalidPlan(describe_validation_error(exc)) from None
-        planner = self.engine.planner_factory(self.config)
-        assert self.params.goal is not None
-        plan = await planner.plan(self.params.goal, self.handle.workspace)
+        if self.planner is None:
+            self.planner = self.engine.planner_factory(self.config, replay=self.params.run_id)
+        plan = await self.planner.plan(self.handle.goal, self.handle.workspace, self.context)
         self.planner_name = plan.planner  # a routing planner says which of its planners planned
         return plan
 
-    def _gate(self, plan: Plan) -> None:
-        """Give every step its risk and decision; record the plan; announce it."""
+    def _gate(self, plan: Plan) -> list[StepExecution]:
+        """Give every step of a round its risk and decision; record the plan; announce it."""
+        round_ = self.context.round
+        taken = {s.result.id for s in self.steps}
+        for step in plan.steps:
+            if step_id(step) in taken:
+                raise InvalidPlan(f"round {round_}: step id {step.id!r} is already taken")
         self.trace.write(
             "plan.created",
             planner=self.planner_name,
             steps=[self._traced_step(step) for step in plan.steps],
+            round=round_,
+            done=plan.done,
+            **({"summary": plan.summary} if plan.summary is not None else {}),
         )
         ctx = self._step_context()
         status: StepStatus = "planned" if self.params.dry_run else "pending"
         verdicts: dict[tuple[str, str], Verdict] = {}  # one analysis per distinct command
         workspace = self.handle.workspace
+        executions = []
         for step in plan.steps:
             key = (step.kind, step.cmd if isinstance(step, RunCliStep) else step.path)
             verdict = verdicts.get(key)
@@ -169,18 +213,28 @@ class Pipeline:
                 risk=verdict.risk.wire(),
                 decision=verdict.decision,
             )
-            self.steps.append(StepExecution(ctx, step, result))
-        self.emit(PlanReady(self.handle.run_id, self.planner_name, self._results(copy=True)))
+            executions.append(StepExecution(ctx, step, result))
+        self.steps += executions
+        if executions:
+            steps = [e.result.model_copy() for e in executions]
+            self.emit(PlanReady(self.handle.run_id, self.planner_name, steps, round_))
+        return executions
 
     def _traced_step(self, step: RunCliStep | WriteFileStep) -> dict[str, Any]:
         """A step as the trace records it: a writeFile's content as its size and SHA-256 with a
-        short preview (the trace stays small; the file itself is the content)."""
+        short preview (the trace stays small; the file itself is the content). The content is
+        kept beside the trace by its SHA-256, so that the run can be replayed."""
         data = step.model_dump(mode="json", by_alias=True, exclude_none=True)
         if isinstance(step, WriteFileStep):
             content = data.pop("content").encode("utf-8")
             data["contentBytes"] = len(content)
             data["contentSha256"] = hashlib.sha256(content).hexdigest()
             data["contentPreview"] = step.content[:PREVIEW_CHARS]
+            try:
+                store_content(self.runs_dir, self.handle.run_id, step.content, self.redactor.redact)
+            except OSError as exc:  # the run goes on; only a replay of it will miss this content
+                log.warning("run %s: cannot keep the content of %s: %s", self.handle.run_id,
+                            step_id(step), exc)  # fmt: skip
         return data
 
     def _step_context(self) -> StepContext:
@@ -206,8 +260,8 @@ class Pipeline:
             redact=self.redactor.redact,
         )
 
-    async def _execute(self, plan: Plan) -> None:
-        by_id = {s.result.id: s for s in self.steps}
+    async def _execute(self, executions: list[StepExecution]) -> None:
+        by_id = {s.result.id: s for s in executions}
 
         async def run_step(step: str) -> bool:
             return await by_id[step].run()
@@ -217,9 +271,9 @@ class Pipeline:
             execution.result.stderr = f"skipped: {', '.join(failed)} did not succeed\n"
             execution.finish("skipped", failedDependencies=failed)
 
-        after = {s.result.id: s.result.after for s in self.steps}
+        after = {s.result.id: s.result.after for s in executions}
         try:
-            await run_dag(plan.ids(), after, run_step, skip_step)
+            await run_dag(list(by_id), after, run_step, skip_step)
         finally:  # processes that left their step's group die with the run at the latest
             try:
                 await to_the_end(reap_run(self.handle.run_id))
@@ -238,28 +292,37 @@ class Pipeline:
             results, dry_run=dry_run, cancelled=stopped and handle.failure is None
         )
         bits = verify.bits(results, dry_run=dry_run)
+        failure = handle.failure or self.planning_error
+        usage = self.context.meter.usage()
+        extra: dict[str, Any] = {"error": failure} if failure else {}
+        if usage is not None:
+            extra["usage"] = usage.wire()
+        if self.summary is not None:
+            extra["summary"] = self.summary
         self.trace.write(
             "run.finished",
-            status="failed" if handle.failure else status,
+            status="failed" if failure else status,
             bits=bits.wire(),
             deliverables=self._deliverables(),
             durationMs=int((time.monotonic() - self.began) * 1000),
-            **({"error": handle.failure} if handle.failure else {}),
+            **extra,
         )
-        if self.trace.broken and handle.failure is None:
-            handle.failure = self.trace.broken  # the last record could not be written either
+        if self.trace.broken and failure is None:
+            failure = handle.failure = self.trace.broken  # the last record failed too
         result = RunResult.model_construct(
             run_id=handle.run_id,
             goal=handle.goal,
             planner=self.planner_name,
-            status="failed" if handle.failure else status,
+            status="failed" if failure else status,
             steps=[r.line for r in results],
             stdout="\n".join(s.result.stdout for s in self.steps if s.started),
             deliverables=self._deliverables(),
             bits=bits,
             results=results,
             trace=trace_relpath(handle.run_id),
-            error=handle.failure,
+            error=failure,
+            usage=usage,
+            summary=self.summary,
         )
         lines = {s.result.id: s.finished_line for s in self.steps if s.finished_line >= 0}
         self.emit(RunFinished(handle.run_id, result, lines))

@@ -21,5 +21,8 @@ LiveStepStatus = Literal["pending", "awaitingApproval", "running"]
 StepStatus = FinalStepStatus | LiveStepStatus
 Stream = Literal["stdout", "stderr"]
 PermissionKind = Literal["allow_once", "allow_always", "reject_once", "reject_always"]
+PlannerSetting = Literal["auto", "stub", "openai"]
+PlannerChoice = Literal["auto", "stub", "openai", "replay"]  # a request may also ask for a replay
+Dialect = Literal["json_schema", "json_object", "text"]  # how a model server is asked for JSON
 
 FINAL_STEP_STATUSES: frozenset[str] = frozenset(get_args(FinalStepStatus))

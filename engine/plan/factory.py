@@ -1,35 +1,46 @@
-"""Picks the planner the configuration asks for (``agent.planner``).
+"""Picks each run's planner from its configuration (and a request's ``planner: "replay"``).
 
-``stub``: the offline planner alone. ``openai``: goal ids (built-in and workspace goals) are still
-planned offline, free text goes to the model. Each Plan's ``planner`` field says which one made it
-(``stub`` or ``openai:<model>``); that, not ``Planner.name``, is what RunResult.planner reports.
+``stub``: the offline planner alone. ``openai`` (and ``auto`` once an API key or a base URL is
+configured): goal ids (built-in and workspace goals) are still planned offline, free text goes to
+the model. ``replay``: the recorded plan of an earlier run. Each Plan's ``planner`` field says which
+one made it (``stub``, ``openai:<model>``, ``replay``); that is what RunResult.planner reports.
 Importing this module does not import the OpenAI SDK.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import assert_never
 
 from engine.config import EngineConfig
 from engine.models import Plan
-from engine.plan.base import Planner
+from engine.plan.base import PlanContext, Planner
+from engine.plan.dialects import ModelSession
 from engine.plan.goals import GOAL_ID
 from engine.plan.openai import OpenAIPlanner
+from engine.plan.replay import ReplayPlanner
 from engine.plan.stub import StubPlanner
 
-__all__ = ["RoutingPlanner", "make_planner"]
+__all__ = ["Planners", "RoutingPlanner", "make_planner"]
 
 
-def make_planner(config: EngineConfig) -> Planner:
-    """The planner for ``config``; cheap (no SDK import, no I/O), so one per run is fine."""
-    match config.planner:
-        case "stub":
-            return StubPlanner()
-        case "openai":
-            return RoutingPlanner(model=OpenAIPlanner.from_config(config), offline=StubPlanner())
-        case unreachable:
-            assert_never(unreachable)
+class Planners:
+    """Makes the planner of each run (cheap: no SDK import, no I/O) and keeps what the session
+    learns about model servers (``session``: dialects, the last failure) across its runs."""
+
+    def __init__(self, session: ModelSession | None = None) -> None:
+        self.session = session or ModelSession()
+
+    def __call__(self, config: EngineConfig, replay: str | None = None) -> Planner:
+        if replay is not None:
+            return ReplayPlanner(replay)
+        return make_planner(config, self.session)
+
+
+def make_planner(config: EngineConfig, session: ModelSession | None = None) -> Planner:
+    """The planner ``config`` asks for."""
+    if config.model_planner == "stub":
+        return StubPlanner()
+    return RoutingPlanner(model=OpenAIPlanner(config, session), offline=StubPlanner())
 
 
 class RoutingPlanner:
@@ -48,7 +59,7 @@ class RoutingPlanner:
         """The model planner's name; the plan's own ``planner`` field says who made each plan."""
         return self.model.name
 
-    async def plan(self, goal: str, workspace: Path) -> Plan:
+    async def plan(self, goal: str, workspace: Path, context: PlanContext | None = None) -> Plan:
         if GOAL_ID.match(goal.strip()):
-            return await self.offline.plan(goal, workspace)
-        return await self.model.plan(goal, workspace)
+            return await self.offline.plan(goal, workspace, context)
+        return await self.model.plan(goal, workspace, context)

@@ -1,93 +1,49 @@
-"""The language-model planner: one OpenAI chat completion turns a free-text goal into a Plan.
+"""The language-model planner: plans free text with any OpenAI-compatible server, round by round.
 
-Works with OpenAI and with any OpenAI-compatible server (``agent.baseUrl``). The SDK is imported
-when a plan is asked for, never when this module is: ``import openai`` costs about half a second.
-
-One round, in three parts that later observe-and-replan rounds can reuse: ``build_messages``
-(goal and workspace facts) → ``OpenAIPlanner.complete`` (the model's answer) → ``parse_plan``
-(the answer as a validated Plan). Every failure is a ``PlannerError`` whose message never holds
-the API key.
+Each round is one conversation turn: the first carries the goal and a picture of the workspace,
+later ones the outcomes of the previous round. Per request: the structured-output dialect the
+server speaks (engine.plan.dialects, remembered for the session), bounded retries of 429 and 5xx
+answers (the server's Retry-After, else 0.5 s, 1 s, 2 s ...), and within the run's budgets (rounds,
+tokens, wall time). An answer that is not a valid plan gets one repair round with the problem;
+then the planner gives up with a clear PlannerError. Every request and answer is traced
+(``model.requested`` / ``model.answered``, redacted by the trace writer), the key never.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
-from collections.abc import Mapping
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
-
-from pydantic import ValidationError
+from typing import Any
 
 from engine.config import EngineConfig
-from engine.errors import AgentError, ModelNotConfigured, PlannerError, describe_validation_error
+from engine.errors import AgentError, ModelNotConfigured, PlannerError
 from engine.models import Plan
-from engine.plan.detect import detect
+from engine.plan.answer import InvalidAnswer, excerpt, parse_answer
+from engine.plan.base import PlanContext
+from engine.plan.client import Answer, Message, ModelCallError, ModelClient
+from engine.plan.dialects import ModelSession
+from engine.plan.prompts import describe_workspace, observation, repair, system_prompt, user_prompt
 from engine.secrets import Redactor
+from engine.vocab import Dialect
 
-if TYPE_CHECKING:
-    from openai import APIStatusError
-    from openai.types.chat import ChatCompletionMessageParam
+__all__ = ["MissingApiKey", "OpenAIPlanner", "PlannerError"]
 
-__all__ = [
-    "MAX_STEPS",
-    "MissingApiKey",
-    "OpenAIPlanner",
-    "PlannerError",
-    "build_messages",
-    "parse_plan",
-    "resolve_api_key",
-]
-
-MAX_STEPS = 50
-MAX_LISTING = 50  # top-level workspace entries shown to the model
-DEFAULT_TIMEOUT_S = 60.0
-DEFAULT_MAX_RETRIES = 1
-API_KEY_ENV = "OPENAI_API_KEY"
-_DETAIL_CHARS = 300  # of a server's error message or a bad answer quoted in an error
-# A fenced block, to the last fence: a written file's content may hold fences of its own.
-_FENCED = re.compile(r"```[\w-]*[ \t]*\n(.*)```", re.DOTALL)
-
-SYSTEM_PROMPT = """\
-You are the planner of agentd, which runs plans in a software workspace on the user's behalf.
-Turn the user's goal into a plan. Answer with one JSON object and nothing else, of this form:
-
-{{"steps": [
-  {{"id": "s1", "kind": "runCli", "cmd": "<shell command>", "after": [], "timeoutMs": 60000}},
-  {{"id": "s2", "kind": "writeFile", "path": "<relative/path>", "content": "<whole file>", \
-"after": ["s1"]}}
-]}}
-
-Rules:
-- "kind" is "runCli" (run "cmd") or "writeFile" (write "content" to "path", replacing the file).
-- "id" (letters, digits, _ . : -), "after" (ids of steps that must succeed first) and "timeoutMs" \
-(milliseconds) are optional. Steps without "after" run in parallel: use "after" for order.
-- Commands run non-interactively with `sh -c` in the workspace root: no prompts, editors, pagers \
-or watch modes; pass flags such as --yes where a tool would ask.
-- Never use sudo. Do not use the network unless the goal needs it.
-- "path" is relative to the workspace root and stays inside it.
-- Prefer small steps that each do one thing; at most {max_steps} steps.
-- Every step is checked for risk and may need the user's approval before it runs.
-
-The workspace:
-- path: {path}
-- project: {project}
-- top-level entries: {listing}
-"""
+MAX_BACKOFF_S = 8.0
+Sleep = Callable[[float], Awaitable[None]]
 
 
 class MissingApiKey(ModelNotConfigured):
-    """``agent.planner`` is ``openai`` but no API key is set (neither setting nor environment)."""
+    """The planner is ``openai`` for OpenAI itself, but no API key is configured anywhere."""
 
     def __init__(self, goal: str, model: str) -> None:
         AgentError.__init__(  # ModelNotConfigured's message assumes no model is chosen at all
             self,
-            f"goal: {goal!r} is free text and needs a language model: `agent.planner` is "
-            f'"openai" (model {model!r}) but no API key is set. Export {API_KEY_ENV} where '
-            "agentd runs, or set `agent.apiKey`; or run a built-in goal (agent/listGoals "
-            "lists them).",
+            f"goal: {excerpt(goal, 80)!r} is free text and needs a language model: the planner "
+            f"is openai (model {model!r}) but no API key is set. Export OPENAI_API_KEY where "
+            "agentd runs (or set apiKey in the configuration), or export OPENAI_BASE_URL for a "
+            "local server that needs no key; `agentd config` shows what is in effect.",
         )
 
 
@@ -95,204 +51,237 @@ class _Failure(Exception):
     """A planning problem; ``OpenAIPlanner.plan`` turns it into a redacted PlannerError."""
 
 
-def resolve_api_key(config: EngineConfig, env: Mapping[str, str] | None = None) -> str | None:
-    """The API key: the ``apiKey`` setting, else ``$OPENAI_API_KEY``; None when neither is set."""
-    if config.api_key is not None:
-        key = config.api_key.get_secret_value().strip()
-    else:
-        key = (os.environ if env is None else env).get(API_KEY_ENV, "").strip()
-    return key or None
-
-
 class OpenAIPlanner:
-    """Plans a goal with one chat completion in JSON mode; ``name`` is ``openai:<model>``."""
+    """Plans a goal with chat completions; ``name`` is ``openai:<model>``. One per run (it holds
+    the run's conversation); the ``session`` it is given outlives it."""
 
     def __init__(
         self,
+        config: EngineConfig,
+        session: ModelSession | None = None,
         *,
-        model: str,
-        api_key: str | None,
-        base_url: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT_S,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
-        self.model = model
-        self.base_url = base_url
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self._api_key = api_key
-        self._redactor = Redactor([api_key] if api_key else [])
-
-    @classmethod
-    def from_config(
-        cls, config: EngineConfig, env: Mapping[str, str] | None = None
-    ) -> OpenAIPlanner:
-        return cls(
-            model=config.model,
-            api_key=resolve_api_key(config, env),
-            base_url=config.base_url or None,
-        )
+        key = config.api_key.get_secret_value().strip() if config.api_key else ""
+        self.config = config
+        self.session = session or ModelSession()
+        self.client = ModelClient(model=config.model, api_key=key or None, base_url=config.base_url)
+        self._needs_key = not key and config.base_url is None  # OpenAI itself
+        self._redactor = Redactor([key] if key else [])
+        self._sleep = sleep
+        self._turns: list[Message] = []  # the conversation after the system prompt
+        self._traced = 0  # turns already in the trace
+        self._traced_system = ""
+        self._attempt = 0
 
     def __repr__(self) -> str:  # never the key
-        return f"OpenAIPlanner(model={self.model!r}, base_url={self.base_url!r})"
+        return f"OpenAIPlanner({self.client!r})"
 
     @property
     def name(self) -> str:
-        return f"openai:{self.model}"
+        return f"openai:{self.config.model}"
 
-    async def plan(self, goal: str, workspace: Path) -> Plan:
+    async def plan(self, goal: str, workspace: Path, context: PlanContext | None = None) -> Plan:
+        ctx = context or PlanContext()
         if not goal.strip():
             raise AgentError("goal: must not be blank")
-        if self._api_key is None:
-            raise MissingApiKey(goal, self.model)
+        if self._needs_key:
+            raise MissingApiKey(goal, self.config.model)
+        self._attempt = 0
         try:
-            answer = await self.complete(build_messages(goal, workspace))
-            return parse_plan(answer, goal=goal, planner=self.name)
-        except _Failure as exc:
-            raise PlannerError(f"planner {self.name}: {self._redactor.redact(str(exc))}") from None
-
-    async def complete(self, messages: list[ChatCompletionMessageParam]) -> str:
-        """The model's answer to ``messages`` (JSON mode); raises ``_Failure`` saying why not."""
-        import openai
-
-        assert self._api_key is not None
-        client = openai.AsyncOpenAI(
-            api_key=self._api_key,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-        )
-        where = _safe_url(str(client.base_url))
-        try:
-            async with client:
-                response = await client.chat.completions.create(
-                    model=self.model,
-                    messages=messages,
-                    response_format={"type": "json_object"},
+            if ctx.round == 1:
+                picture = await asyncio.to_thread(
+                    describe_workspace, workspace, goal, self.config.context_bytes, ctx.redact
                 )
-        except openai.APITimeoutError:
-            raise _Failure(f"no answer from {where} within {self.timeout:g} s") from None
-        except openai.APIConnectionError as exc:
-            raise _Failure(f"cannot reach the model server at {where}: {_cause(exc)}") from None
-        except openai.APIStatusError as exc:
-            raise _Failure(_status_problem(exc, where)) from None
-        except openai.APIError as exc:
-            raise _Failure(f"unexpected answer from {where}: {_excerpt(exc.message)}") from None
-        if not response.choices:
-            raise _Failure("the model's answer has no choices")
-        choice = response.choices[0]
-        content = choice.message.content
-        if choice.finish_reason == "length":
-            raise _Failure("the model's answer was cut off at its output limit; try a smaller goal")
-        if not content:
-            refusal = getattr(choice.message, "refusal", None)
-            if refusal:
-                raise _Failure(f"the model refused: {_excerpt(str(refusal))}")
-            raise _Failure("the model's answer is empty")
-        return content
+                self._turns = [{"role": "user", "content": user_prompt(goal, picture)}]
+            else:
+                stopped = self._spent(ctx)
+                if stopped:
+                    return Plan(goal=goal, planner=self.name, steps=[], summary=stopped)
+                seen = observation(ctx.history[-1], self.config.context_bytes, ctx.redact)
+                self._turns.append({"role": "user", "content": seen})
+            plan = await self._answer(goal, ctx)
+        except _Failure as exc:
+            message = f"planner {self.name}: {self._redactor.redact(str(exc))}"
+            self.session.last_error = message
+            raise PlannerError(message) from None
+        ctx.meter.rounds += 1
+        if not plan.done and ctx.round >= self.config.max_rounds:
+            limit = f"stopped after round {ctx.round} of maxRounds {self.config.max_rounds}"
+            summary = f"{plan.summary} ({limit})" if plan.summary else limit
+            plan = plan.model_copy(update={"done": True, "summary": summary})
+        return plan
 
+    # -- budgets ---------------------------------------------------------------------------------
+    def _spent(self, ctx: PlanContext) -> str | None:
+        """Why no further round may start, or None."""
+        if ctx.meter.spent >= self.config.token_budget:
+            return f"stopped: the token budget (tokenBudget {self.config.token_budget}) is spent"
+        if self._remaining(ctx) <= 0:
+            seconds = self.config.planning_budget_ms / 1000
+            return f"stopped: the planning budget (planningBudgetMs, {seconds:g} s) is spent"
+        return None
 
-def build_messages(goal: str, workspace: Path) -> list[ChatCompletionMessageParam]:
-    """The system prompt (plan format, rules, workspace facts) and the goal as the user's turn."""
-    system = SYSTEM_PROMPT.format(
-        max_steps=MAX_STEPS,
-        path=workspace,
-        project=describe_project(workspace),
-        listing=list_workspace(workspace),
-    )
-    return [{"role": "system", "content": system}, {"role": "user", "content": goal}]
+    def _remaining(self, ctx: PlanContext) -> float:
+        return ctx.began + self.config.planning_budget_ms / 1000 - time.monotonic()
 
+    def _timeout(self, ctx: PlanContext) -> tuple[float, bool]:
+        """The next request's timeout, and whether the planning budget (not modelTimeoutMs) set
+        it; raises when no time or no tokens are left."""
+        stopped = self._spent(ctx)
+        if stopped:
+            raise _Failure(stopped.removeprefix("stopped: "))
+        model_timeout = self.config.model_timeout_ms / 1000
+        remaining = self._remaining(ctx)
+        return min(model_timeout, remaining), remaining < model_timeout
 
-def parse_plan(answer: str, *, goal: str, planner: str) -> Plan:
-    """The model's answer (JSON, possibly in a code fence) as a validated, non-empty Plan."""
-    text = answer.strip()
-    fenced = None if text.startswith("{") else _FENCED.search(text)
-    text = fenced.group(1).strip() if fenced else text
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _Failure(f"the model's answer is not JSON ({exc.msg}): {_excerpt(answer)}") from None
-    steps = data.get("steps") if isinstance(data, dict) else None
-    if not isinstance(steps, list):
-        raise _Failure(
-            'the model\'s answer is not a plan: expected a JSON object {"steps": [...]}, got '
-            + _excerpt(text)
-        )
-    if not steps:
-        raise _Failure("the model's plan has no steps")
-    if len(steps) > MAX_STEPS:
-        raise _Failure(f"the model's plan has {len(steps)} steps; at most {MAX_STEPS} are allowed")
-    try:
-        return Plan.model_validate({"goal": goal, "planner": planner, "steps": steps})
-    except ValidationError as exc:
-        problem = describe_validation_error(exc, camel=True)
-        raise _Failure(f"the model's plan is invalid: {problem}") from None
+    # -- one round: ask, check, repair once --------------------------------------------------------
+    async def _answer(self, goal: str, ctx: PlanContext) -> Plan:
+        repaired = False
+        while True:
+            answer, dialect, attempt, began = await self._complete(ctx)
+            plan, problem = None, None
+            try:
+                if answer.refusal:
+                    problem = f"the model refused: {excerpt(answer.refusal)}"
+                else:
+                    plan = parse_answer(answer.text, goal=goal, planner=self.name, round=ctx.round)
+            except InvalidAnswer as exc:
+                problem = str(exc)
+                if answer.finish_reason == "length":
+                    tokens = self.config.answer_tokens
+                    problem = f"it was cut off at answerTokens ({tokens}); {problem}"
+            outcome = "plan" if plan is not None else "invalid"
+            self._record_answer(ctx, attempt, dialect, began, outcome, answer, problem)
+            if plan is not None:
+                self._add_answer(answer.text)
+                return plan
+            assert problem is not None
+            if answer.refusal:
+                raise _Failure(problem)
+            if repaired:
+                raise _Failure(f"the model's answer is not a valid plan, even after a repair: "
+                               f"{problem}")  # fmt: skip
+            repaired = True
+            self._add_answer(answer.text)
+            self._turns.append({"role": "user", "content": repair(problem)})
 
+    def _add_answer(self, text: str) -> None:
+        """The model's answer joins the conversation; model.answered has traced it already."""
+        if self._traced == len(self._turns):
+            self._traced += 1
+        self._turns.append({"role": "assistant", "content": text})
 
-def describe_project(workspace: Path) -> str:
-    """The kinds of project ``detect`` finds, in a few words."""
-    try:
-        project = detect(workspace)
-    except OSError:
-        return "unknown (cannot inspect the workspace)"
-    kinds = []
-    if project.python:
-        ruff = f", ruff: {project.ruff}" if project.ruff else ""
-        kinds.append(f"Python (interpreter: {project.python}{ruff})")
-    if project.npm_scripts:
-        kinds.append(f"Node (npm scripts: {', '.join(sorted(project.npm_scripts))})")
-    if project.rust:
-        kinds.append("Rust (Cargo.toml)")
-    if project.go:
-        kinds.append("Go (go.mod)")
-    if project.git:
-        kinds.append("a git repository" if project.git_has_commits else "a new git repository")
-    return "; ".join(kinds) or "none detected"
+    async def _complete(self, ctx: PlanContext) -> tuple[Answer, Dialect, int, float]:
+        """A completion, in the first dialect the server takes, retried within the budgets."""
+        endpoint = self.client.endpoint
+        refusal: ModelCallError | None = None
+        for dialect in self.session.dialects(endpoint):
+            retries = 0
+            while True:
+                timeout, by_budget = self._timeout(ctx)
+                attempt = self._record_request(ctx, dialect)
+                began = time.monotonic()
+                try:
+                    answer = await self.client.complete(
+                        self._messages(dialect),
+                        dialect,
+                        timeout_s=timeout,
+                        answer_tokens=self.config.answer_tokens,
+                    )
+                except ModelCallError as exc:
+                    failed = "refused" if exc.kind == "dialect" else "failed"
+                    self._record_answer(ctx, attempt, dialect, began, failed, None, str(exc))
+                    if exc.kind == "dialect":
+                        self.session.refused(endpoint, dialect)
+                        refusal = exc
+                        break
+                    delay = self._backoff(exc, retries, ctx)
+                    if delay is None:
+                        if exc.kind == "timeout" and by_budget:
+                            raise _Failure(
+                                f"{exc} -- the planning budget (planningBudgetMs) ran out"
+                            ) from None
+                        raise _Failure(str(exc)) from None
+                    retries += 1
+                    await self._sleep(delay)
+                    continue
+                except asyncio.CancelledError:
+                    self._record_answer(ctx, attempt, dialect, began, "cancelled", None, None)
+                    raise
+                self.session.spoke(endpoint, dialect)
+                estimate = sum(len(m["content"]) for m in self._messages(dialect)) // 4
+                ctx.meter.add(
+                    answer.prompt_tokens,
+                    answer.completion_tokens,
+                    answer.total_tokens,
+                    estimate + len(answer.text) // 4,
+                )
+                return answer, dialect, attempt, began
+        raise _Failure(f"{endpoint} refused every way of asking for JSON; last: {refusal}")
 
+    def _backoff(self, exc: ModelCallError, retries: int, ctx: PlanContext) -> float | None:
+        """Seconds to wait before retrying, or None when it may not be retried."""
+        if not exc.retryable or retries >= self.config.model_retries:
+            return None
+        delay = exc.retry_after if exc.retry_after is not None else 0.5 * 2**retries
+        delay = min(delay, MAX_BACKOFF_S)
+        return delay if delay < self._remaining(ctx) else None
 
-def list_workspace(workspace: Path, limit: int = MAX_LISTING) -> str:
-    """Up to ``limit`` top-level names, sorted, directories with a trailing ``/``."""
-    try:
-        with os.scandir(workspace) as entries:
-            names = sorted(e.name + ("/" if e.is_dir() else "") for e in entries)
-    except OSError as exc:
-        return f"(cannot list: {exc.strerror})"
-    if not names:
-        return "(empty)"
-    shown = ", ".join(names[:limit])
-    return shown if len(names) <= limit else f"{shown} (and {len(names) - limit} more)"
+    def _messages(self, dialect: Dialect) -> list[Message]:
+        return [{"role": "system", "content": system_prompt(dialect)}, *self._turns]
 
+    # -- the trace -------------------------------------------------------------------------------
+    def _record_request(self, ctx: PlanContext, dialect: Dialect) -> int:
+        """``model.requested``: the turns not traced yet (and the system prompt when it changed),
+        so the trace holds the whole conversation once."""
+        self._attempt += 1
+        system = system_prompt(dialect)
+        data: dict[str, Any] = {
+            "round": ctx.round,
+            "attempt": self._attempt,
+            "planner": self.name,
+            "model": self.config.model,
+            "endpoint": self.client.endpoint,
+            "dialect": dialect,
+            "messageCount": len(self._turns) + 1,
+            "messages": self._turns[self._traced :],
+        }
+        if system != self._traced_system:
+            data["system"] = self._traced_system = system
+        self._traced = len(self._turns)
+        ctx.record("model.requested", **data)
+        return self._attempt
 
-def _status_problem(exc: APIStatusError, where: str) -> str:
-    status = exc.status_code
-    body = exc.body  # the SDK unwraps {"error": {...}} already
-    detail = body.get("message") if isinstance(body, dict) else body
-    detail = _excerpt(detail).rstrip(".") if isinstance(detail, str) else ""
-    said = f": {detail}" if detail else ""
-    hint = {
-        401: f" Check {API_KEY_ENV} or the `agent.apiKey` setting.",
-        403: " Check that the API key may use this model.",
-        404: " Check `agent.model` and `agent.baseUrl`.",
-        429: " Rate limit or quota reached; try again later.",
-    }.get(status, "")
-    return f"{where} answered HTTP {status}{said}.{hint}"
-
-
-def _cause(exc: BaseException) -> str:
-    """The innermost reason of a connection error ("Connection refused"), not the SDK's wrapper."""
-    while exc.__cause__ is not None:
-        exc = exc.__cause__
-    return _excerpt(str(exc) or type(exc).__name__)
-
-
-def _excerpt(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= _DETAIL_CHARS else flat[: _DETAIL_CHARS - 3] + "..."
-
-
-def _safe_url(url: str) -> str:
-    """``url`` without credentials or query (either may hold a key)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else "the model server"
+    def _record_answer(
+        self,
+        ctx: PlanContext,
+        attempt: int,
+        dialect: Dialect,
+        began: float,
+        outcome: str,
+        answer: Answer | None,
+        error: str | None,
+    ) -> None:
+        data: dict[str, Any] = {
+            "round": ctx.round,
+            "attempt": attempt,
+            "dialect": dialect,
+            "outcome": outcome,
+            "durationMs": int((time.monotonic() - began) * 1000),
+        }
+        if answer is not None:
+            data["answer"] = answer.text
+            data["finishReason"] = answer.finish_reason
+            data["usage"] = (
+                None
+                if answer.prompt_tokens is None or answer.completion_tokens is None
+                else {
+                    "promptTokens": answer.prompt_tokens,
+                    "completionTokens": answer.completion_tokens,
+                    "totalTokens": answer.total_tokens,
+                }
+            )
+        if error is not None:
+            data["error"] = self._redactor.redact(error)
+        ctx.record("model.answered", **data)

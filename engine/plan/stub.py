@@ -6,6 +6,7 @@ from pathlib import Path
 
 from engine.errors import ModelNotConfigured, UnknownGoal
 from engine.models import Plan
+from engine.plan.base import PlanContext
 from engine.plan.goals import GOAL_ID, find_goal, known_goal_ids
 
 __all__ = ["StubPlanner"]
@@ -23,7 +24,7 @@ class StubPlanner:
     def name(self) -> str:
         return "stub"
 
-    async def plan(self, goal: str, workspace: Path) -> Plan:
+    async def plan(self, goal: str, workspace: Path, context: PlanContext | None = None) -> Plan:
         goal_id = goal.strip()
         found = find_goal(goal_id, workspace)
         if found is not None:

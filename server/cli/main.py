@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from server.cli.config import add_config_command, add_planner_flags, planner_params, show_config
+
 if TYPE_CHECKING:  # imported where used: `agentd serve` must not pay for the client side
     from server.cli.client import Connection, JsonValue, ServerProcess
     from server.cli.prompt import Answer, Approver
@@ -75,11 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
     answer.add_argument("--no", "-n", action="store_true", help="reject every approval prompt")
     run.add_argument("--max-parallel", type=_positive, metavar="N", help="concurrent steps cap")
     run.add_argument("--timeout-ms", type=_positive, metavar="N", help="per-step timeout")
+    add_planner_flags(run)
 
     client_command("goals", "list the goals of the workspace")
     trace = client_command("trace", "show a run's trace and verify its hash chain")
     trace.add_argument("run_id", metavar="RUN_ID", help="run id (or a path to a .jsonl trace)")
     client_command("doctor", "check the server, planner, sandbox and workspace goals")
+    add_config_command(commands)
     return parser
 
 
@@ -120,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
                 log_level=args.log_level,
                 stall_timeout_s=args.stall_timeout,
             )
+        if args.command == "config":
+            return show_config(as_json=args.json)
         for stream in (sys.stdout, sys.stderr):  # a command line in any script, on any locale
             if isinstance(stream, io.TextIOWrapper):
                 stream.reconfigure(errors="backslashreplace")
@@ -224,13 +230,15 @@ def _renderer_for(args: argparse.Namespace) -> Renderer:
 
 
 def _run_params(args: argparse.Namespace, workspace: Path) -> dict[str, JsonValue]:
-    if not args.goal and not args.step:
-        raise UsageError("run needs a GOAL or at least one --step CMD")
+    if not args.goal and not args.step and not args.replay:
+        raise UsageError("run needs a GOAL or at least one --step CMD (or --replay RUN_ID)")
     if args.goal and args.step:  # the goal would be ignored: the steps are the plan
         raise UsageError(
             f"run takes a GOAL or --step commands, not both (got GOAL {args.goal!r}); "
             "quote a command that has spaces: --step 'echo hi'"
         )
+    if args.step and (args.replay or args.planner):
+        raise UsageError("--step commands are their own plan: --planner and --replay do not apply")
     if args.parallel and not args.step:
         raise UsageError("--parallel applies to --step commands; give at least one --step CMD")
     params: dict[str, JsonValue] = {"workspace": str(workspace), "approval": "prompt"}
@@ -249,6 +257,7 @@ def _run_params(args: argparse.Namespace, workspace: Path) -> dict[str, JsonValu
         params["maxParallel"] = args.max_parallel
     if args.timeout_ms:
         params["stepTimeoutMs"] = args.timeout_ms
+    params.update(planner_params(args))
     params["workDoneToken"] = f"agentd-cli-{os.getpid()}"
     return params
 

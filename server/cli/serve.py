@@ -14,6 +14,8 @@ from server.transport.outbox import STALL_TIMEOUT_S
 
 log = logging.getLogger(__name__)
 
+MODEL_SDK_LOGGERS = ("openai", "httpx", "httpcore")
+
 
 def serve(
     *,
@@ -64,4 +66,8 @@ def configure_logging(log_file: str | None, log_level: str) -> int:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # The model SDK and its HTTP stack log requests (and tracebacks of failed ones) at DEBUG;
+    # what agentd says about a model call is in its own log lines and in the trace.
+    for sdk in MODEL_SDK_LOGGERS:
+        logging.getLogger(sdk).setLevel(max(level, logging.WARNING))
     return level

@@ -1,11 +1,15 @@
 """The ``agent`` settings -> EngineConfig, from initializationOptions and didChangeConfiguration.
 
+The settings go on top of the configuration the engine started with (the user's config file and
+the environment, engine.layers), and a request's own params go on top of them (Engine.run_config).
+
 Which object is ours: ``{"agent": {...}}`` is that section, and an ``agent`` key that is not an
 object is invalid; an object without ``agent`` is a bare section only if it holds a known key
 (editors that push every section they have must not reset ours), else it is ignored. Settings
-replace the previous ones as a whole (a key the editor no longer sends falls back to its default),
-because editors send the full section. Keys are the camelCase wire names only; unknown keys
-(``max_parallel`` too) are ignored, with a logged hint when they are a field's Python name.
+replace the previous ones as a whole, because editors send the full section: a key the editor no
+longer sends falls back to the file, the environment or the default. Keys are the camelCase wire
+names only; unknown keys (``max_parallel`` too) are ignored, with a logged hint when they are a
+field's Python name.
 Invalid settings are logged and shown as a warning and the previous configuration stays.
 ``apiKey`` is accepted but never logged or echoed.
 """
@@ -89,7 +93,8 @@ class Settings:
     ) -> None:
         self._configure = configure
         self._warn = warn  # shown to the user (the editor's message area)
-        self._base: EngineConfig | None = None  # what the engine started with: the defaults
+        self._base: EngineConfig | None = None  # what the engine started with: file and env
+        self.api_key_from_settings = False  # the key in effect is the editor's `apiKey`
 
     def apply(self, raw: Any, current: EngineConfig, *, origin: str) -> bool:
         """Validate ``raw`` settings and configure the engine; False when they are not ours
@@ -114,5 +119,6 @@ class Settings:
             self._warn(message)
             return False
         self._configure(config)
+        self.api_key_from_settings = section.get("apiKey") is not None
         log.info("configuration from %s: %s", origin, describe(config))
         return True

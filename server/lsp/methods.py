@@ -26,6 +26,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from engine.engine import Engine
 from engine.errors import AgentError, describe_validation_error
 from engine.execute.reaper import claim_strays
+from engine.layers import load_layers
 from engine.models import (
     CancelParams,
     HealthParams,
@@ -83,7 +84,13 @@ class AgentMethods:
     def __init__(self, session: Session, initialization_options: Any) -> None:
         claim_strays()  # this process spawns nothing but steps: every stray child is theirs
         self._session = session
-        self.engine = Engine()
+        layers = load_layers()  # the user's config file and the environment, under the settings
+        self.engine = Engine(layers.config)
+        self.engine.problems = layers.problems
+        self._key_source = layers.sources.get("apiKey")
+        for problem in layers.problems:
+            log.warning("configuration: %s", problem)
+            session.show_warning(f"agentd configuration: {problem}")
         self.tokens = RunTokens(self.engine.cancel)
         self.approvals = Approvals(LspAsker(session.request_client, session.capabilities))
         self.diagnostics = DiagnosticsPublisher(self._publish_diagnostics)
@@ -191,8 +198,12 @@ class AgentMethods:
     async def health(self, params: Any) -> dict[str, Any]:
         validate(HealthParams, params)
         default = self._session.default_workspace()
+        self.engine.key_source = (
+            "editor settings" if self.settings.api_key_from_settings else self._key_source
+        )
+        health = await self.engine.health()
         return HealthResult(
-            **self.engine.health().model_dump(),
+            **health.model_dump(),
             approvals=self.approvals.mechanism(),
             workspace=str(default) if default is not None else None,
         ).wire()

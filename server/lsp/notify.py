@@ -59,11 +59,20 @@ class RunNotifier:
             }
             self._session.notify(wire.RUN_STARTED, started)
         elif isinstance(event, events.PlanReady):
-            self.total = len(event.steps)
+            self.total += len(event.steps)  # a model planner's later rounds add steps
             steps = [step.wire() for step in event.steps]
-            plan = {"runId": event.run_id, "planner": event.planner, "steps": steps}
+            plan = {
+                "runId": event.run_id,
+                "planner": event.planner,
+                "steps": steps,
+                "round": event.round,
+            }
             self._session.notify(wire.PLAN_READY, plan)
-            self.progress.report(f"planned {self.total} step(s) with {event.planner}", 0)
+            planned = f"planned {len(event.steps)} step(s) with {event.planner}"
+            if event.round > 1:
+                planned += f" (round {event.round})"
+            percentage = int(100 * self.finished_steps / self.total) if self.total else 0
+            self.progress.report(planned, percentage)
         elif isinstance(event, events.RunFinished):
             self.result = event.result
             self.finished_lines = event.finished_lines

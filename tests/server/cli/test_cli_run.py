@@ -118,7 +118,7 @@ def test_approval_flags_answer_ask_steps(
 def test_json_rpc_errors_exit_2_with_the_message(tmp_path: Path) -> None:
     done = agentd("run", "please refactor everything", cwd=tmp_path)
     assert done.returncode == 2 and done.stdout == ""
-    assert "language model" in done.stderr and "agent.planner" in done.stderr
+    assert "language model" in done.stderr and "Export OPENAI_API_KEY" in done.stderr
 
 
 def test_a_dying_server_is_reported(tmp_path: Path) -> None:

@@ -67,7 +67,8 @@ async def test_garbage_on_the_wire_is_survived(tmp_path: Path) -> None:
         "processId": None,
         "rootUri": tmp_path.as_uri(),
         "capabilities": {},
-        "initializationOptions": {"agent": {"apiKey": SECRET}},
+        # planner stub: the key must stay out of the logs, and agent/health reach no network
+        "initializationOptions": {"agent": {"apiKey": SECRET, "planner": "stub"}},
     }
     proc.stdin.write(request(1, "initialize", init))
     proc.stdin.write(b"\x00\xff\xfe random bytes without a header\r\n\r\n")
