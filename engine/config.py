@@ -39,7 +39,8 @@ class EngineConfig(WireModel):
     planning_budget_ms: Annotated[int, Field(gt=0)] = 10 * 60 * 1000
     model_timeout_ms: Annotated[int, Field(gt=0)] = 120 * 1000
     model_retries: Annotated[int, Field(ge=0, le=10)] = 2
-    answer_tokens: Annotated[int, Field(ge=256)] = 4096
+    answer_tokens: Annotated[int, Field(ge=64)] = 4096
+    temperature: Annotated[float, Field(ge=0, le=2)] | None = None  # None: the server's default
     context_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 16 * 1024
     max_parallel: Annotated[int, Field(ge=1, le=256)] = 8
     step_timeout_ms: Annotated[int, Field(gt=0)] = 10 * 60 * 1000

@@ -1,22 +1,31 @@
-"""Every test runs with a configuration of its own: no user config file, no model from the
-developer's environment (a test that wants one sets it)."""
+"""Every test runs with a configuration of its own: no user config file, no language model from
+the developer's environment (a test that wants one sets it). Done before collection, so that
+modules which copy ``os.environ`` when imported copy the clean one."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import shutil
+import tempfile
 
 import pytest
 
-from engine.layers import ENV_KEYS
+_saved: dict[str, str] = {}
+_config_dir = ""
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _own_configuration(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    saved = dict(os.environ)
+def pytest_configure(config: pytest.Config) -> None:
+    global _config_dir
+    from engine.layers import ENV_KEYS
+
+    _saved.update(os.environ)
     for name in ENV_KEYS:
         os.environ.pop(name, None)
-    os.environ["AGENTD_CONFIG_DIR"] = str(tmp_path_factory.mktemp("agentd-config"))
-    yield
+    _config_dir = tempfile.mkdtemp(prefix="agentd-config-")
+    os.environ["AGENTD_CONFIG_DIR"] = _config_dir
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
     os.environ.clear()
-    os.environ.update(saved)
+    os.environ.update(_saved)
+    shutil.rmtree(_config_dir, ignore_errors=True)

@@ -3,7 +3,9 @@
 The schema is generated from the engine's own models (``ModelAnswer`` holds the wire ``Step``
 union), rewritten into the subset every structured-output server accepts: every property required
 (optional ones nullable), no extra properties, ``anyOf`` instead of ``oneOf``, no length or range
-limits. An answer is validated with the very same models, so the schema and the check cannot drift.
+limits but the first round's ``minItems``. Grammar-constrained servers (llama.cpp) also get
+``minLength``: without it a small model fills required strings with nothing. An answer is
+validated with the very same models, so the schema and the check cannot drift.
 """
 
 from __future__ import annotations
@@ -33,10 +35,11 @@ SCHEMA_NAME = "agentd_plan"
 _DETAIL_CHARS = 300  # of a bad answer quoted in an error
 # A fenced block, to the last fence: a written file's content may hold fences of its own.
 _FENCED = re.compile(r"```[\w-]*[ \t]*\n(.*)```", re.DOTALL)
-# Keywords outside the portable subset (OpenAI's strict mode refuses several of them).
+# Keywords outside the portable subset (OpenAI's strict mode refuses several of them; large
+# limits such as maxLength 100000 only bloat a grammar).
 _DROPPED = frozenset(
     {
-        "title", "default", "discriminator", "minLength", "maxLength", "minItems", "maxItems",
+        "title", "default", "discriminator", "minLength", "maxLength", "maxItems",
         "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
     }
 )  # fmt: skip
@@ -69,27 +72,35 @@ class InvalidAnswer(Exception):
 
 
 @functools.cache
-def answer_schema() -> dict[str, Any]:
-    """The JSON Schema the model's answer must follow (see the module's docstring)."""
+def answer_schema(first_round: bool = False, grammar: bool = False) -> dict[str, Any]:
+    """The JSON Schema the model's answer must follow (see the module's docstring). The first
+    round must plan at least one step (``minItems``; later rounds may be empty: done);
+    ``grammar`` keeps ``minLength`` for servers that turn the schema into a grammar."""
     raw = ModelAnswer.model_json_schema(by_alias=True, mode="validation")
-    return _portable(raw, raw.get("$defs", {}))
+    dropped = _DROPPED - {"minLength"} if grammar else _DROPPED
+    schema = _portable(raw, raw.get("$defs", {}), dropped)
+    if first_round:
+        schema["properties"]["steps"]["minItems"] = 1
+    return schema
 
 
-def _portable(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+def _portable(
+    schema: dict[str, Any], defs: dict[str, Any], dropped: frozenset[str]
+) -> dict[str, Any]:
     ref = schema.get("$ref")
     if isinstance(ref, str):
-        return _portable(defs[ref.rsplit("/", 1)[-1]], defs)
-    out = {k: v for k, v in schema.items() if k not in _DROPPED and k != "$defs"}
+        return _portable(defs[ref.rsplit("/", 1)[-1]], defs, dropped)
+    out = {k: v for k, v in schema.items() if k not in dropped and k != "$defs"}
     if "const" in out:
         out["enum"] = [out.pop("const")]
     alternatives = out.pop("oneOf", None) or out.pop("anyOf", None)
     if alternatives is not None:
-        out["anyOf"] = [_portable(s, defs) for s in alternatives]
+        out["anyOf"] = [_portable(s, defs, dropped) for s in alternatives]
     if isinstance(out.get("items"), dict):
-        out["items"] = _portable(out["items"], defs)
+        out["items"] = _portable(out["items"], defs, dropped)
     if isinstance(out.get("properties"), dict):
         names = sorted(out["properties"], key=lambda k: _FIRST.get(k, len(_FIRST)))
-        out["properties"] = {k: _portable(out["properties"][k], defs) for k in names}
+        out["properties"] = {k: _portable(out["properties"][k], defs, dropped) for k in names}
         out["required"] = list(out["properties"])  # nullable, not absent: strict mode's rule
         out["additionalProperties"] = False
     return out
@@ -109,9 +120,15 @@ def parse_answer(text: str, *, goal: str, planner: str, round: int = 1) -> Plan:
         answer = ModelAnswer.model_validate(data)
         plan = Plan(goal=goal, planner=planner, steps=answer.steps)
     except ValidationError as exc:
-        raise InvalidAnswer(
-            f"the plan is invalid: {describe_validation_error(exc, camel=True)}"
-        ) from None
+        problem = describe_validation_error(exc, camel=True)
+        if ".after:" in problem:  # name the ids it may use: small models need the hint
+            ids = [s.get("id") for s in steps if isinstance(s, dict)] if steps else []
+            named = ", ".join(repr(i) for i in ids if isinstance(i, str)) or "none"
+            problem += (
+                f' ("after" may name only other steps of the same answer; their ids are {named}; '
+                "use [] for a step that waits for none)"
+            )
+        raise InvalidAnswer(f"the plan is invalid: {problem}") from None
     if not plan.steps and round == 1:
         said = f" (it said: {excerpt(answer.summary)})" if answer.summary else ""
         raise InvalidAnswer(f"the plan has no steps{said}")

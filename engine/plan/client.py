@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from engine.plan.answer import SCHEMA_NAME, answer_schema, excerpt
+from engine.plan.answer import excerpt
 from engine.plan.dialects import is_refusal, response_format
 from engine.vocab import Dialect
 
@@ -113,14 +113,18 @@ class ModelClient:
         *,
         timeout_s: float,
         answer_tokens: int,
+        first_round: bool = False,
+        temperature: float | None = None,
     ) -> Answer:
         """One chat completion asking for the plan schema in ``dialect``."""
         body: dict[str, Any] = {}
-        format_ = response_format(dialect, answer_schema(), SCHEMA_NAME)
+        format_ = response_format(dialect, first_round=first_round)
         if format_ is not None:  # as raw JSON: the SDK's types know no json_object "schema"
             body["response_format"] = format_
         # OpenAI's newer models take only max_completion_tokens; other servers know max_tokens.
         body["max_completion_tokens" if self.is_openai else "max_tokens"] = answer_tokens
+        if temperature is not None:  # some models take none: sent only when configured
+            body["temperature"] = temperature
         async with self._client(timeout_s) as client:
             try:
                 response = await client.chat.completions.create(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from engine.plan.answer import SCHEMA_NAME, answer_schema
 from engine.vocab import Dialect
 
 __all__ = ["DIALECTS", "ModelSession", "is_refusal", "response_format"]
@@ -25,13 +26,14 @@ _REFUSAL_STATUS = frozenset({400, 415, 422, 500, 501})
 _ABOUT_FORMAT = re.compile(r"response_format|json_schema|json_object|\bschema\b", re.IGNORECASE)
 
 
-def response_format(dialect: Dialect, schema: dict[str, Any], name: str) -> dict[str, Any] | None:
+def response_format(dialect: Dialect, *, first_round: bool) -> dict[str, Any] | None:
     """The ``response_format`` of a request in ``dialect`` (None: plain text)."""
     if dialect == "json_schema":
-        spec = {"name": name, "schema": schema, "strict": True}
+        schema = answer_schema(first_round)
+        spec = {"name": SCHEMA_NAME, "schema": schema, "strict": True}
         return {"type": "json_schema", "json_schema": spec}
     if dialect == "json_object":
-        return {"type": "json_object", "schema": schema}
+        return {"type": "json_object", "schema": answer_schema(first_round, grammar=True)}
     return None
 
 

@@ -188,6 +188,8 @@ class OpenAIPlanner:
                         dialect,
                         timeout_s=timeout,
                         answer_tokens=self.config.answer_tokens,
+                        first_round=ctx.round == 1,
+                        temperature=self.config.temperature,
                     )
                 except ModelCallError as exc:
                     failed = "refused" if exc.kind == "dialect" else "failed"

@@ -42,23 +42,20 @@ _SECRET_PREFIXES = (".env", "id_rsa", "id_ed25519", "id_ecdsa", "id_dsa", ".netr
 
 SYSTEM_PROMPT = """\
 You are the planner of agentd, which carries out a goal in a software workspace on the user's \
-behalf. You plan steps; agentd runs them. Answer with one JSON object and nothing else:
-
-{{"steps": [
-  {{"kind": "runCli", "id": "s1", "cmd": "<shell command>", "after": [], "timeoutMs": null}},
-  {{"kind": "writeFile", "id": "s2", "path": "<relative/path>", "content": "<whole file>", \
-"after": ["s1"], "timeoutMs": null}}
-], "done": true, "summary": "<one line>"}}
+behalf. You plan steps; agentd runs them. Answer with one JSON object and nothing else: \
+{{"steps": [...], "done": true or false, "summary": "<one line>"}}.
 
 Steps:
-- "runCli" runs "cmd" with `sh -c` in the workspace root, non-interactively: no prompts, editors, \
-pagers or watch modes; pass flags such as --yes where a tool would ask. Never use sudo. Do not use \
-the network unless the goal needs it.
-- "writeFile" writes "content" to "path" (relative to the workspace root, inside it), replacing \
-the whole file.
-- "id" (letters, digits, _ . : -) names a step; "after" lists ids of this round's steps that must \
-succeed first. Steps without "after" run in parallel, so use "after" for order. "timeoutMs" is \
-an optional time limit in milliseconds (null for the default).
+- {{"kind": "runCli", "id": ..., "cmd": ..., "after": [...], "timeoutMs": null}} runs "cmd" with \
+`sh -c` in the workspace root, non-interactively: no prompts, editors, pagers or watch modes; \
+pass flags such as --yes where a tool would ask. Never use sudo. Do not use the network unless \
+the goal needs it.
+- {{"kind": "writeFile", "id": ..., "path": ..., "content": ..., "after": [...], \
+"timeoutMs": null}} writes "content" to "path" (relative to the workspace root, inside it), \
+replacing the whole file.
+- "id" (letters, digits, _ . : -) names a step. "after" lists the ids of steps of this answer \
+that must succeed first; [] when there are none. Steps without "after" run in parallel, so use \
+"after" for order. "timeoutMs" is a time limit in milliseconds, or null for the default.
 - Prefer small steps that each do one thing; at most {max_steps} steps.
 - Every step is checked for risk before it runs: risky ones need the user's approval, dangerous \
 ones are denied, and steps may run in a sandbox. You cannot approve anything.
@@ -66,6 +63,11 @@ ones are denied, and steps may run in a sandbox. You cannot approve anything.
 Rounds: set "done" to true when these steps finish the goal. Set it to false to see how they went \
 (status, exit code, the end of their output; denied and rejected steps) and plan the next round. \
 In a later round, answer {{"steps": [], "done": true, "summary": "..."}} when nothing is left to do.
+
+An example, for the goal "show what changed and how big the source folder is":
+{{"steps": [{{"kind": "runCli", "id": "changes", "cmd": "git status --short", "after": [], \
+"timeoutMs": null}}, {{"kind": "runCli", "id": "size", "cmd": "du -sh src", "after": [], \
+"timeoutMs": 60000}}], "done": true, "summary": "show the changes and the size of src"}}
 """
 
 TEXT_DIALECT = """
@@ -78,7 +80,7 @@ def system_prompt(dialect: Dialect) -> str:
     """The rules and the answer format; the plain-text dialect also gets the schema itself."""
     text = SYSTEM_PROMPT.format(max_steps=MAX_STEPS)
     if dialect == "text":
-        schema = json.dumps(answer_schema(), separators=(",", ":"))
+        schema = json.dumps(answer_schema(grammar=True), separators=(",", ":"))
         text += TEXT_DIALECT.format(schema=schema)
     return text
 
@@ -99,9 +101,10 @@ def repair(problem: str) -> str:
 
 
 def describe_workspace(workspace: Path, goal: str, budget: int, redact: Redact) -> str:
-    """The workspace for the model in at most ``budget`` bytes: its path and kind of project,
-    top-level entries, git status, and the files the goal names (redacted)."""
-    head = f"- path: {workspace}\n- project: {describe_project(workspace)}\n"
+    """The workspace for the model in at most ``budget`` bytes: its kind of project, top-level
+    entries, git status, and the files the goal names (redacted). Not its absolute path: steps run
+    in it and name paths relative to it, and the path says things about the user."""
+    head = f"- project: {describe_project(workspace)}\n"
     parts = [head]
     room = budget - _size(head)
     listing = _cut(f"- top-level entries: {list_workspace(workspace)}\n", room // 4)

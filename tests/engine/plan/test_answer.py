@@ -56,6 +56,14 @@ def test_the_schema_is_the_portable_subset() -> None:
     run_cli = next(n for n in nodes if "cmd" in n.get("properties", {}))
     assert list(run_cli["properties"])[:3] == ["kind", "id", "cmd"]  # what a step is, first
     assert {"type": "null"} in run_cli["properties"]["id"]["anyOf"]  # optional means nullable
+    assert "minItems" not in schema["properties"]["steps"]  # later rounds may be empty
+    assert answer_schema(first_round=True)["properties"]["steps"]["minItems"] == 1
+
+
+def test_grammar_servers_also_get_minimum_lengths() -> None:
+    grammar = json.dumps(answer_schema(grammar=True))
+    assert '"minLength": 1' in grammar and "maxLength" not in grammar
+    assert "minLength" not in json.dumps(answer_schema())
 
 
 def test_a_good_answer_is_a_plan() -> None:

@@ -3,6 +3,7 @@ per server, and remembered for the session."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,11 @@ async def test_a_server_that_refuses_json_schema_gets_json_object_with_the_schem
     assert [r.dialect for r in llama.requests] == ["json_schema", "json_object", "json_object"]
     assert llama.requests[1].body["response_format"] == {
         "type": "json_object",
-        "schema": answer_schema(),
+        "schema": answer_schema(first_round=True, grammar=True),
     }
+    schema = llama.requests[1].body["response_format"]["schema"]
+    assert schema["properties"]["steps"]["minItems"] == 1  # the first round plans something
+    assert '"minLength": 1' in json.dumps(schema)  # a grammar fills no required string with ""
     answered = records(tmp_path, first, "model.answered")
     assert [(a["dialect"], a["outcome"]) for a in answered] == [
         ("json_schema", "refused"),
