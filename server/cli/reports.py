@@ -70,11 +70,15 @@ def health_report(
     lines = [f"agentd {health.get('version', '?')}"]
     report = {"workspace": workspace} | health  # the server's view of the workspace wins
     for key, value in report.items():
-        if key not in ("version", "problems", "ok", "healthy"):
-            words = re.sub(
-                r"(?<=[a-z])(?=[A-Z])", " ", key
-            ).lower()  # stepTimeoutMs: step timeout ms
-            lines.append(f"  {words}: {_words(value)}")
+        if key in ("version", "problems", "ok", "healthy"):
+            continue
+        if isinstance(value, dict) and value:  # a section (the language model): one line a key
+            lines.append(f"  {_key_words(key)}:")
+            lines.extend(
+                f"    {_key_words(k)}: {_words(v)}" for k, v in value.items() if v is not None
+            )
+        else:
+            lines.append(f"  {_key_words(key)}: {_words(value)}")
     if goals is not None:
         listed = goals.get("goals") or []
         own = sum(1 for g in listed if g.get("source") == "workspace")
@@ -84,6 +88,11 @@ def health_report(
     lines.extend(f"  problem: {p}" for p in problems)
     lines.append("healthy" if not problems else "NOT healthy")
     return not problems, "\n".join(lines)
+
+
+def _key_words(key: str) -> str:
+    """stepTimeoutMs: step timeout ms."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", key).lower()
 
 
 def _words(value: JsonValue) -> str:

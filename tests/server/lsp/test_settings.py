@@ -43,10 +43,15 @@ async def client(lsp_client: AgentClient) -> AsyncIterator[None]:
 async def test_initialization_options(
     client: AgentClient, client_name: str, tmp_path: Path
 ) -> None:
-    options = {"agent": {"maxParallel": 3, "stepTimeoutMs": 5000, "apiKey": SECRET}}
+    refused = "http://127.0.0.1:9/v1"  # the model endpoint health tests: nothing listens there
+    options = {
+        "agent": {"maxParallel": 3, "stepTimeoutMs": 5000, "apiKey": SECRET, "baseUrl": refused}
+    }
     await initialize(client, capabilities(client_name), tmp_path, options)
     report = await health(client)
     assert (report["maxParallel"], report["stepTimeoutMs"]) == (3, 5000)
+    assert report["model"]["apiKey"] == "set, from editor settings"
+    assert report["model"]["reachable"] is False and "cannot reach" in report["model"]["problem"]
     assert SECRET not in str(report)
 
 
