@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from engine.plan.answer import SCHEMA_NAME, answer_schema
 from engine.vocab import Dialect
 
 __all__ = ["DIALECTS", "ModelSession", "is_refusal", "response_format"]
@@ -28,6 +27,8 @@ _ABOUT_FORMAT = re.compile(r"response_format|json_schema|json_object|\bschema\b"
 
 def response_format(dialect: Dialect, *, first_round: bool) -> dict[str, Any] | None:
     """The ``response_format`` of a request in ``dialect`` (None: plain text)."""
+    from engine.plan.answer import SCHEMA_NAME, answer_schema
+
     if dialect == "json_schema":
         schema = answer_schema(first_round)
         spec = {"name": SCHEMA_NAME, "schema": schema, "strict": True}

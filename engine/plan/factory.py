@@ -4,7 +4,7 @@
 configured): goal ids (built-in and workspace goals) are still planned offline, free text goes to
 the model. ``replay``: the recorded plan of an earlier run. Each Plan's ``planner`` field says which
 one made it (``stub``, ``openai:<model>``, ``replay``); that is what RunResult.planner reports.
-Importing this module does not import the OpenAI SDK.
+Importing this module imports neither the OpenAI SDK nor the model planner.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from engine.models import Plan
 from engine.plan.base import PlanContext, Planner
 from engine.plan.dialects import ModelSession
 from engine.plan.goals import GOAL_ID
-from engine.plan.openai import OpenAIPlanner
-from engine.plan.replay import ReplayPlanner
 from engine.plan.stub import StubPlanner
 
 __all__ = ["Planners", "RoutingPlanner", "make_planner"]
@@ -32,6 +30,8 @@ class Planners:
 
     def __call__(self, config: EngineConfig, replay: str | None = None) -> Planner:
         if replay is not None:
+            from engine.plan.replay import ReplayPlanner
+
             return ReplayPlanner(replay)
         return make_planner(config, self.session)
 
@@ -40,6 +40,8 @@ def make_planner(config: EngineConfig, session: ModelSession | None = None) -> P
     """The planner ``config`` asks for."""
     if config.model_planner == "stub":
         return StubPlanner()
+    from engine.plan.openai import OpenAIPlanner  # its prompts and schema only when needed
+
     return RoutingPlanner(model=OpenAIPlanner(config, session), offline=StubPlanner())
 
 
