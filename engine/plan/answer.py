@@ -134,7 +134,9 @@ def parse_answer(text: str, *, goal: str, planner: str, round: int = 1) -> Plan:
         raise InvalidAnswer(f"the plan has no steps{said}")
     if round > 1:
         plan = _prefixed(plan, f"r{round}.")
-    return plan.model_copy(update={"done": answer.done, "summary": answer.summary or None})
+    # A later round with nothing to do is the end, whatever "done" says: no empty rounds.
+    done = answer.done or not plan.steps
+    return plan.model_copy(update={"done": done, "summary": answer.summary or None})
 
 
 def _json_object(text: str) -> dict[str, Any]:

@@ -80,6 +80,8 @@ def test_later_rounds_get_their_own_ids() -> None:
     assert not plan.done
     empty = parse_answer(answer([], summary="all done"), goal="g", planner="p", round=2)
     assert empty.steps == [] and empty.summary == "all done"
+    idle = parse_answer(answer([], done=False), goal="g", planner="p", round=2)
+    assert idle.done  # nothing to run is the end, whatever the model says
 
 
 @pytest.mark.parametrize(
