@@ -102,7 +102,8 @@ class OpenAIPlanner:
                 self._turns.append({"role": "user", "content": seen})
             plan = await self._answer(goal, ctx)
         except _Failure as exc:
-            message = f"planner {self.name}: {self._redactor.redact(str(exc))}"
+            # The run's redactor (every secret of the environment) and the key, whatever the run.
+            message = f"planner {self.name}: {ctx.redact(self._redactor.redact(str(exc)))}"
             self.session.last_error = message
             raise PlannerError(message) from None
         ctx.meter.rounds += 1

@@ -138,6 +138,12 @@ async def test_a_slow_server_times_out(fake: FakeOpenAI, tmp_path: Path) -> None
     assert "modelTimeoutMs" in message and len(fake.requests) == 1  # a timeout is not retried
 
 
+async def test_the_planning_budget_cuts_a_request_off(fake: FakeOpenAI, tmp_path: Path) -> None:
+    slow = Reply.plan(STEPS, delay=30)
+    message = await planning_error(fake, tmp_path, slow, planning_budget_ms=300)
+    assert "planningBudgetMs" in message
+
+
 async def test_a_slow_server_that_answers_in_time(fake: FakeOpenAI, tmp_path: Path) -> None:
     fake.script(Reply.plan(STEPS, delay=0.3))
     result = await model_run(tmp_path, Engine(model_config(fake)))
