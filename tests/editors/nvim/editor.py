@@ -39,13 +39,14 @@ INSTALL = {
 
 
 def xdg_env(home: Path) -> dict[str, str]:
-    """The environment of an editor under test: nothing of the user's configuration."""
+    """The environment of an editor under test: nothing of the user's configuration (the XDG
+    directories where they are by default, so that `~/.local/share/...` means what it says)."""
     dirs = {
         "HOME": home,
-        "XDG_CONFIG_HOME": home / "config",
-        "XDG_DATA_HOME": home / "data",
-        "XDG_STATE_HOME": home / "state",
-        "XDG_CACHE_HOME": home / "cache",
+        "XDG_CONFIG_HOME": home / ".config",
+        "XDG_DATA_HOME": home / ".local" / "share",
+        "XDG_STATE_HOME": home / ".local" / "state",
+        "XDG_CACHE_HOME": home / ".cache",
     }
     for path in dirs.values():
         path.mkdir(parents=True, exist_ok=True)
@@ -103,6 +104,14 @@ class Editor:
     def command(self, command: str) -> None:
         self.nvim.command(command)
 
+    def command_error(self, command: str) -> str:
+        """Runs a command that must fail (an error message); returns the error."""
+        try:
+            self.nvim.command(command)
+        except pynvim.NvimError as error:
+            return str(error)
+        raise AssertionError(f"{command} did not fail")
+
     def wait(self, condition: str, what: str) -> None:
         """Waits until the Lua expression `condition` is true (vim.wait keeps the LSP loop going)."""
         done = self.lua(f"return vim.wait({WAIT_MS}, function() return {condition} end, 10)")
@@ -115,7 +124,14 @@ class Editor:
         return result
 
     def messages(self) -> str:
-        return str(self.lua("return T.messages()"))
+        return str(
+            self.lua(
+                """if vim.api.nvim_exec2 then
+                     return vim.api.nvim_exec2('messages', { output = true }).output
+                   end
+                   return vim.api.nvim_exec('messages', true)"""
+            )
+        )
 
     def answer(self, *labels: str) -> None:
         """The next vim.ui.select calls pick the item whose label contains each of `labels`."""
@@ -130,7 +146,8 @@ class Editor:
         return [pid for pid in children(self.pid) if "agentd" in cmdline(pid)]
 
     def deprecations(self) -> list[str]:
-        return [str(d) for d in self.lua("return T.deprecated")]
+        recorded = self.lua("return (rawget(_G, 'T') or {}).deprecated or {}")  # init.lua's
+        return [str(d) for d in recorded]
 
 
 def cmdline(pid: int) -> str:
@@ -141,7 +158,9 @@ def cmdline(pid: int) -> str:
 
 
 @contextmanager
-def editor(nvim_path: Path, version: str, workspace: Path, home: Path) -> Iterator[Editor]:
+def editor(
+    nvim_path: Path, version: str, workspace: Path, home: Path, init: Path = INIT
+) -> Iterator[Editor]:
     """Starts Neovim in `workspace`; at the end, checks that neither it nor the server it
     started is left running, and (on 0.12) that nothing deprecated was used."""
     env = {
@@ -152,7 +171,7 @@ def editor(nvim_path: Path, version: str, workspace: Path, home: Path) -> Iterat
         "AGENTD_TEST_LOG": str(home / "agentd.log"),
     }
     argv = ["env", *(f"{k}={v}" for k, v in env.items())]
-    argv += [str(nvim_path), "--embed", "--headless", "-n", "-i", "NONE", "-u", str(INIT)]
+    argv += [str(nvim_path), "--embed", "--headless", "-n", "-i", "NONE", "-u", str(init)]
     nvim = pynvim.attach("child", argv=argv)
     session = Editor(nvim, version, workspace)
     servers: list[int] = []

@@ -1,5 +1,6 @@
 -- The init file of the Neovim under test: the plugin and the server from this worktree, and
 -- recorders that the pytest side reads through pynvim (the global table T).
+-- luacheck: globals T
 vim.opt.rtp:prepend(vim.env.AGENTD_TEST_PLUGIN)
 vim.cmd('cd ' .. vim.fn.fnameescape(vim.env.AGENTD_TEST_WORKSPACE))
 

@@ -14,9 +14,14 @@ function M.lines(result)
     string.format('Plan for %s: %d step%s (planner %s)', result.goal, count, count == 1 and '' or 's', result.planner),
     '',
   }
+  local id_width = 0
+  for _, step in ipairs(result.results or {}) do
+    id_width = math.max(id_width, #step.id)
+  end
   for _, step in ipairs(result.results or {}) do
     local risk = step.risk or {}
-    table.insert(lines, string.format('%s  %-5s %-8s %s', step.id, step.decision, risk.level or '?', step_line(step)))
+    local row = '%-' .. id_width .. 's  %-5s %-8s %s'
+    table.insert(lines, string.format(row, step.id, step.decision, risk.level or '?', step_line(step)))
     for _, reason in ipairs(risk.reasons or {}) do
       table.insert(lines, '    ' .. reason)
     end
