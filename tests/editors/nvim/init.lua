@@ -75,6 +75,29 @@ function T.messages()
   return vim.api.nvim_exec('messages', true)
 end
 
+-- The agentd client of the working directory, started if need be.
+function T.client()
+  return require('agentd.server').client_sync(vim.fn.getcwd(), 30000)
+end
+
+-- A request to that server, answered synchronously: { result = ... } or { err = ... }.
+function T.request(method, params)
+  if next(params) == nil then
+    params = vim.empty_dict() -- JSON {}, not []
+  end
+  return require('agentd.compat').request_sync(T.client(), method, params, 30000)
+end
+
+-- workspace/executeCommand sent the way code actions send it (the client's own handler answers).
+function T.exec(command)
+  local client = T.client()
+  if client.exec_cmd then
+    client:exec_cmd(command)
+  else
+    client.request('workspace/executeCommand', command)
+  end
+end
+
 function T.buffer_lines(name)
   local bufnr = vim.fn.bufnr(name)
   if bufnr == -1 then
