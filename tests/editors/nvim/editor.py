@@ -79,6 +79,14 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def descendants(pid: int) -> list[int]:
+    """Children, grandchildren, ...: Neovim 0.10+ runs its TUI and its core as two processes."""
+    found = children(pid)
+    for child in list(found):
+        found += descendants(child)
+    return found
+
+
 def wait_gone(pid: int, timeout_s: float = 20.0) -> bool:
     """Waits until `pid` has exited (a bounded poll of /proc; exits are not events we can await)."""
     deadline = time.monotonic() + timeout_s
@@ -143,7 +151,7 @@ class Editor:
         return [str(line) for line in lines]
 
     def server_pids(self) -> list[int]:
-        return [pid for pid in children(self.pid) if "agentd" in cmdline(pid)]
+        return [pid for pid in descendants(self.pid) if "agentd" in cmdline(pid)]
 
     def deprecations(self) -> list[str]:
         recorded = self.lua("return (rawget(_G, 'T') or {}).deprecated or {}")  # init.lua's

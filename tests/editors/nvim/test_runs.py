@@ -52,7 +52,7 @@ def test_a_run_streams_into_its_buffer_and_ends_with_its_result(
     nvim.wait(f"vim.tbl_contains(T.buffer_lines('{name}'), 'result: succeeded   trust 0.9')", "")
     lines = nvim.buffer(name)
     assert lines[0] == f"agentd run {run_id}"
-    assert any(line.startswith("hello  succeeded") for line in lines), lines
+    assert "hello  succeeded  printf 'line one\\nline two\\n'  (low, allow)" in lines
     assert "  | line one" in lines and "  | line two" in lines
     assert "deliverables: out/note.txt" in lines
 

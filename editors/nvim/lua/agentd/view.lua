@@ -44,19 +44,24 @@ function M.lines(run)
   local lines = {
     'agentd run ' .. run.id,
     string.format('goal: %s   planner: %s   status: %s', run.goal, run.planner or '-', run.status),
-    'workspace: ' .. run.root,
+    'workspace: ' .. vim.fn.fnamemodify(run.root, ':~'),
   }
   if run.progress.message then
     table.insert(lines, 'progress: ' .. run.progress.message)
   end
   table.insert(lines, '')
+  local id_width = 0
+  for _, step in ipairs(run.steps) do
+    id_width = math.max(id_width, #step.id)
+  end
   for _, step in ipairs(run.steps) do
     local risk = step.risk or {}
     local detail = string.format('(%s, %s)', risk.level or '?', step.decision or '?')
     if step.exitCode ~= nil and step.status ~= 'succeeded' then
       detail = detail .. ' exit ' .. step.exitCode
     end
-    table.insert(lines, string.format('%s  %-16s %s  %s', step.id, step.status, step_line(step), detail))
+    local row = '%-' .. id_width .. 's  %-9s  %s  %s'
+    table.insert(lines, string.format(row, step.id, step.status, step_line(step), detail))
     -- Live deltas until the step's final StepResult, which carries its whole captured output.
     local output = FINAL[step.status] and step or run.output[step.id] or {}
     add_output(output.stdout, '|', lines)
@@ -154,6 +159,8 @@ function M.open(run, opts)
   if #wins == 0 then
     vim.cmd('botright 12split')
     vim.api.nvim_win_set_buf(0, bufnr)
+    -- On the last line: the window follows the output as it comes.
+    vim.api.nvim_win_set_cursor(0, { vim.api.nvim_buf_line_count(bufnr), 0 })
   else
     vim.api.nvim_set_current_win(wins[1])
   end
