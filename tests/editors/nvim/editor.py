@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +107,14 @@ class Editor:
     def lua(self, code: str, *args: Any) -> Any:
         return self.nvim.exec_lua(code, *args)
 
+    def setup(self, **options: Any) -> None:
+        """require('agentd').setup(options), with this worktree's server as the command."""
+        self.lua(
+            "local o = ...; o.cmd = { vim.env.AGENTD_TEST_SERVER, 'serve' };"
+            " require('agentd').setup(o)",
+            options,
+        )
+
     def command(self, command: str) -> None:
         self.nvim.command(command)
 
@@ -121,7 +127,7 @@ class Editor:
         raise AssertionError(f"{command} did not fail")
 
     def wait(self, condition: str, what: str) -> None:
-        """Waits until the Lua expression `condition` is true (vim.wait keeps the LSP loop going)."""
+        """Waits until the Lua expression `condition` holds (vim.wait keeps the LSP loop going)."""
         done = self.lua(f"return vim.wait({WAIT_MS}, function() return {condition} end, 10)")
         assert done, f"{what}: still not true: {condition}\n{self.messages()}"
 
@@ -190,17 +196,18 @@ def editor(
             assert session.deprecations() == [], "deprecated functions were used"
             assert "deprecated" not in session.messages()
     finally:
-        try:
+        with suppress(OSError, EOFError):  # Neovim exits while answering
             nvim.quit("qa!")
-        except (OSError, EOFError):  # Neovim exits while answering
-            pass
         nvim.close()
     assert wait_gone(session.pid), f"Neovim {session.pid} did not exit"
     for pid in servers:
         assert wait_gone(pid), f"the server {pid} outlived Neovim"
 
 
-def write_goals(workspace: Path, goals: dict[str, list[dict[str, Any]]]) -> None:
+Goals = dict[str, list[dict[str, Any]]]  # goal id -> its steps, as in .agent/goals.toml
+
+
+def write_goals(workspace: Path, goals: Goals) -> None:
     """Writes `.agent/goals.toml` (inline tables; strings as JSON, which TOML reads the same)."""
     lines = []
     for name, steps in goals.items():
@@ -213,11 +220,3 @@ def write_goals(workspace: Path, goals: dict[str, list[dict[str, Any]]]) -> None
         lines.append("]")
     (workspace / ".agent").mkdir(exist_ok=True)
     (workspace / ".agent" / "goals.toml").write_text("\n".join(lines) + "\n")
-
-
-def run_env() -> dict[str, str]:
-    return {**os.environ, "PATH": f"{SERVER.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-
-
-def git_init(path: Path) -> None:
-    subprocess.run(["git", "init", "-q", str(path)], check=True)

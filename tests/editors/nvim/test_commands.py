@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.editors.nvim.editor import Editor, write_goals
+from tests.editors.nvim.editor import Editor, Goals, write_goals
 
 NOTE = {"id": "note", "write": "out/plan.txt", "content": "exactly this\n", "after": ["ask"]}
-GOALS = {"planned": [{"id": "ask", "write": ".vscode/tasks.json", "content": "{}\n"}, NOTE]}
+GOALS: Goals = {"planned": [{"id": "ask", "write": ".vscode/tasks.json", "content": "{}\n"}, NOTE]}
 
 
 def test_plan_shows_each_step_and_runs_exactly_that_plan(nvim: Editor, workspace: Path) -> None:
@@ -34,9 +34,7 @@ def test_plan_shows_each_step_and_runs_exactly_that_plan(nvim: Editor, workspace
     assert nvim.lua("return vim.bo.filetype") != "agentd-plan"  # the window closed
 
 
-def test_goals_complete_and_the_picker_runs_the_chosen_one(
-    nvim: Editor, workspace: Path
-) -> None:
+def test_goals_complete_and_the_picker_runs_the_chosen_one(nvim: Editor, workspace: Path) -> None:
     write_goals(workspace, GOALS)
     completions = nvim.lua("return vim.fn.getcompletion('AgentRun ', 'cmdline')")
     assert {"demo.test", "swe.analyze", "planned"} <= set(completions)
@@ -94,3 +92,19 @@ def test_bad_input_gets_a_clear_message(nvim: Editor, workspace: Path) -> None:
     assert f"agentd: no trace of run 20000101T000000-nothing in {workspace}" in error
     nvim.command("AgentOutput nothing")
     assert "agentd: no run nothing in this session" in nvim.messages()
+
+
+def test_autostart_starts_the_server_with_the_first_file(nvim: Editor, workspace: Path) -> None:
+    (workspace / "app.py").write_text("print('hi')\n")
+    nvim.setup(autostart=True)
+    nvim.command("edit app.py")
+    nvim.wait(
+        "require('agentd.server').get(vim.fn.getcwd()) ~= nil"
+        " and require('agentd.server').get(vim.fn.getcwd()).ready",
+        "the server started",
+    )
+    client_id = nvim.lua("return require('agentd.server').get(vim.fn.getcwd()).client_id")
+    nvim.wait(f"vim.lsp.buf_is_attached(0, {client_id})", "the file is attached to it")
+    nvim.command("AgentRun demo.test")  # the same server runs the goal
+    assert nvim.wait_finished()["status"] == "succeeded"
+    assert len(nvim.server_pids()) == 1

@@ -42,9 +42,7 @@ def tags() -> list[str]:
     return re.findall(r"\*([^*\s]+)\*", DOC.read_text())
 
 
-def test_the_help_tags_resolve_after_a_packages_install(
-    nvim_version: str, tmp_path: Path
-) -> None:
+def test_the_help_tags_resolve_after_a_packages_install(nvim_version: str, tmp_path: Path) -> None:
     """Runs the README's plain-packages commands with HOME in a temp folder and a copy of the
     plugin as the clone, then looks every tag up in a Neovim that loads it from there."""
     home = tmp_path / "home"

@@ -17,6 +17,7 @@ from tests.editors.nvim.editor import (
     PLUGIN,
     ROOT,
     SERVER,
+    Goals,
     cmdline,
     descendants,
     wait_gone,
@@ -30,7 +31,7 @@ SHOWN = ROOT / "docs" / "images" / "nvim-run.txt"
 INIT = """vim.opt.rtp:prepend(vim.env.AGENTD_TEST_PLUGIN)
 require('agentd').setup({ cmd = { vim.env.AGENTD_TEST_SERVER, 'serve' }, open_output = true })
 """
-GOALS = {
+GOALS: Goals = {
     "check": [
         {"id": "lint", "run": "echo 'lint: 12 files clean'"},
         {"id": "test", "run": "echo 'test_parse PASSED'; until [ -e go ]; do sleep 0.05; done"},

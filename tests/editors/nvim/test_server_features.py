@@ -25,11 +25,10 @@ def health(nvim: Editor) -> dict[str, object]:
 
 
 def test_settings_reach_the_server_and_changes_follow(nvim: Editor) -> None:
-    setup = "require('agentd').setup({ cmd = { vim.env.AGENTD_TEST_SERVER, 'serve' }, settings = ...})"
-    nvim.lua(setup, {"maxParallel": 3, "approvalTimeoutMs": 5000})
+    nvim.setup(settings={"maxParallel": 3, "approvalTimeoutMs": 5000})
     assert health(nvim)["maxParallel"] == 3
     assert health(nvim)["approvalTimeoutMs"] == 5000
-    nvim.lua(setup, {"maxParallel": 5})
+    nvim.setup(settings={"maxParallel": 5})
     # didChangeConfiguration is a notification: the next request is answered after it.
     assert health(nvim)["maxParallel"] == 5
     assert health(nvim)["approvalTimeoutMs"] == 60000  # a key no longer sent is its default

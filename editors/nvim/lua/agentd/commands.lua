@@ -110,6 +110,13 @@ function M.define()
   vim.api.nvim_create_autocmd({ 'BufReadPost', 'BufNewFile' }, {
     group = group,
     callback = function(args)
+      local config = package.loaded['agentd.config']
+      if config and config.options.autostart and vim.fn.has('nvim-0.11') == 0 then
+        -- 0.11+ starts it through vim.lsp.enable; before, the first file of a root does.
+        if vim.bo[args.buf].buftype == '' then
+          require('agentd.server').with_client(config.root_for(args.buf), function() end)
+        end
+      end
       local server = package.loaded['agentd.server'] -- not loaded: no server runs yet
       if server then
         server.attach(args.buf)
