@@ -122,6 +122,9 @@ def test_cancel_stops_the_run_and_its_processes(nvim: Editor, workspace: Path) -
     assert nvim.lua("return vim.fn.getcompletion('AgentCancel ', 'cmdline')") == [
         nvim.lua("return require('agentd.runs').get().id")
     ]
+    nvim.command("AgentCancel nothing")  # a wrong id cancels nothing
+    assert "agentd: no run to cancel named nothing" in nvim.messages()
+    assert alive(pid) and nvim.lua("return #require('agentd.runs').active()") == 1
     nvim.command("AgentCancel")
     result = nvim.wait_finished()
     assert result["status"] == "cancelled"

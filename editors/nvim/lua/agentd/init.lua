@@ -77,7 +77,13 @@ end
 --- Cancels a run (default: the latest one still going); its processes are killed.
 ---@param run_id string|nil
 function M.cancel(run_id)
-  local run = run_id and runs.get(run_id) or runs.active()[#runs.active()]
+  local run
+  if run_id then
+    run = runs.get(run_id)
+  else
+    local active = runs.active()
+    run = active[#active]
+  end
   if run == nil then
     vim.notify('agentd: no run to cancel' .. (run_id and (' named ' .. run_id) or ''), vim.log.levels.WARN)
     return

@@ -16,15 +16,15 @@ local M = {}
 ---@field planner string|nil
 ---@field steps table[] StepResults in plan order, updated as they change
 ---@field output table<string, {stdout: string, stderr: string}> streamed output per step
----@field progress {message: string|nil, percentage: integer|nil}
+---@field progress {message: string|nil, percentage: integer|nil, ended: boolean|nil}
 ---@field status string 'running', then the RunResult's status (or 'failed' on an error)
 ---@field result table|nil the RunResult
 ---@field error string|nil why a run ended without a RunResult
 
 local runs = {} ---@type table<string, agentd.Run>
 local order = {} ---@type string[] run ids, oldest first
-local expected = {} ---@type table<string, table> our request's token -> {root, dry}
-local by_token = {} ---@type table<string, string> client id .. token -> run id
+local expected = {} ---@type table<string, table> our request's token -> {root, dry, run_id}
+local by_token = {} ---@type table<string, string> client id .. token -> run id (for $/progress)
 local last_result = nil
 local token_count = 0
 
@@ -101,12 +101,20 @@ function M.started(params, client_id)
   }
   runs[run.id] = run
   table.insert(order, run.id)
+  if wanted then
+    wanted.run_id = run.id
+  end
   if run.token ~= nil then
     by_token[token_key(client_id, run.token)] = run.id
   end
   compat.user_autocmd('AgentRunStarted', { runId = run.id, goal = run.goal })
   if config.options.open_output then
-    require('agentd.view').open(run, { focus = false })
+    -- Not everywhere possible (the command line, a prompt): then the run goes on without it.
+    local ok, problem = pcall(require('agentd.view').open, run, { focus = false })
+    if not ok then
+      local text = string.format('agentd: cannot show run %s now (%s); see :AgentOutput', run.id, problem)
+      vim.notify(text, vim.log.levels.WARN)
+    end
   end
   changed(run)
 end
@@ -154,7 +162,7 @@ local function echo_progress(run)
     text = text .. string.format(' (%d%%)', progress.percentage)
   end
   -- Transient, like a statusline: no history, and cut to fit so that it never asks for Enter.
-  vim.api.nvim_echo({ { text:sub(1, math.max(vim.o.columns - 12, 20)) } }, false, {})
+  vim.api.nvim_echo({ { vim.fn.strcharpart(text, 0, math.max(vim.o.columns - 12, 20)) } }, false, {})
 end
 
 function M.progress(params, client_id)
@@ -199,16 +207,10 @@ end
 ---@param err table|nil
 ---@param result table|nil
 function M.answered(token, err, result)
+  local wanted = expected[token] or {}
   expected[token] = nil
   result = compat.without_nulls(result)
-  local run = result and runs[result.runId]
-  if run == nil then -- no runStarted came (invalid params): nothing to finish
-    for _, candidate in pairs(runs) do
-      if candidate.token == token and candidate.status == 'running' then
-        run = candidate
-      end
-    end
-  end
+  local run = runs[wanted.run_id or ''] -- none when the request failed before the run started
   if run then
     finish(run, result, err and err.message)
   elseif err then

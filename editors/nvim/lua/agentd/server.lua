@@ -245,15 +245,19 @@ function M.offers(root, method)
   return server ~= nil and vim.tbl_contains(server.agent.methods or {}, method)
 end
 
---- New settings for every running server: pushed, and kept for workspace/configuration.
+--- New settings for every server (once ready): pushed, and kept for workspace/configuration.
 ---@param settings table
 function M.configure(settings)
   for _, server in pairs(servers) do
-    local client = server.client_id and vim.lsp.get_client_by_id(server.client_id)
-    if client and server.ready then
+    local function push(client)
       client.config.settings = { agent = settings }
       compat.notify(client, 'workspace/didChangeConfiguration', { settings = { agent = settings } })
       M.refresh_health(server, client)
+    end
+    if server.ready then
+      push(vim.lsp.get_client_by_id(server.client_id))
+    else
+      table.insert(server.waiting, push)
     end
   end
 end
