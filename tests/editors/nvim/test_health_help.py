@@ -82,3 +82,11 @@ def test_the_lua_is_lint_clean() -> None:
             text=True,
         )
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_readme_setup_example_works(nvim: Editor) -> None:
+    [example] = re.findall(r"## Configure\n\n```lua\n(.*?)```", README.read_text(), re.S)
+    nvim.lua(example)
+    options = nvim.lua("return require('agentd.config').options")
+    assert options["open_output"] is True
+    assert options["settings"] == {"maxParallel": 4, "approvalTimeoutMs": 120000}
