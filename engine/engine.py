@@ -16,7 +16,6 @@ import platform
 import secrets
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from engine.handle import RunHandle
 from engine.models import EngineHealth, GoalsProblem, ListGoalsResult, RunGoalParams
 from engine.plan.base import Planner
 from engine.secrets import Redactor
-from engine.trace import TraceWriter, ensure_runs_dir, read_trace, trace_path
+from engine.trace import RUNS_DIR, TraceWriter, ensure_runs_dir, read_trace, trace_path
 
 PlannerFactory = Callable[[EngineConfig], Planner]
 
@@ -45,14 +44,6 @@ def _default_planner(config: EngineConfig) -> Planner:
     from engine.plan.factory import make_planner
 
     return make_planner(config)
-
-
-@dataclass(frozen=True, slots=True)
-class OutputLocation:
-    """Where a step's full output is: a spill file, or its ``step.finished`` line in the trace."""
-
-    path: Path
-    line: int | None
 
 
 class Engine:
@@ -141,15 +132,13 @@ class Engine:
             raise TraceError(f"runId: no trace of run {run_id!r} in {workspace}")
         return read_trace(path).records
 
-    def output_location(self, workspace: Path, run_id: str, step_id: str) -> OutputLocation:
-        records = self.read_trace(workspace, run_id)
-        for line, record in enumerate(records):
+    def step_output(self, workspace: Path, run_id: str, step_id: str) -> Path:
+        """A file with a step's full output, to open in an editor: its spill file when the output
+        went past the capture cap, else a text file written from its ``step.finished`` record."""
+        for record in self.read_trace(workspace, run_id):
             if record.get("type") == "step.finished" and record.get("stepId") == step_id:
-                spilled = record.get("spilled") or {}
-                for stream in ("stdout", "stderr"):
-                    if isinstance(spilled.get(stream), str):
-                        return OutputLocation(workspace / spilled[stream], None)
-                return OutputLocation(trace_path(workspace, run_id), line)
+                spill = _spill_file(workspace, record)
+                return spill or _write_output_file(trace_path(workspace, run_id), record)
         raise TraceError(f"stepId: run {run_id!r} has no finished step {step_id!r}")
 
     def health(self) -> EngineHealth:
@@ -170,3 +159,31 @@ class Engine:
             approval_timeout_ms=config.approval_timeout_ms,
             model_configured=config.planner != "stub" and resolve_api_key(config) is not None,
         )
+
+
+def _spill_file(workspace: Path, record: dict[str, Any]) -> Path | None:
+    """The step's spill file (stdout first), only ever inside the runs folder."""
+    spilled = record.get("spilled") or {}
+    runs = (workspace / RUNS_DIR).resolve()
+    for stream in ("stdout", "stderr"):
+        spill = spilled.get(stream)
+        if isinstance(spill, str) and (workspace / spill).resolve().is_relative_to(runs):
+            return workspace / spill
+    return None
+
+
+def _write_output_file(trace: Path, record: dict[str, Any]) -> Path:
+    """``<runs>/<runId>/<stepId>.output.txt``: the step's line, status, stdout and stderr."""
+    step = record.get("step") or {}
+    folder = trace.with_suffix("")
+    folder.mkdir(mode=0o700, exist_ok=True)
+    path = folder / f"{record.get('stepId')}.output.txt"
+    line = step.get("cmd") or f"write {step.get('path')}"
+    exit_code = step.get("exitCode")
+    status = str(step.get("status")) + (f", exit code {exit_code}" if exit_code is not None else "")
+    text = f"# step {record.get('stepId')} ({status}): {line}\n"
+    for stream in ("stdout", "stderr"):
+        text += f"\n## {stream}\n{step.get(stream) or ''}"
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+    return path

@@ -323,8 +323,7 @@ class ShowOutputParams(WireModel):
 
 
 class ShowOutputResult(WireModel):
-    uri: str
-    line: int | None  # 0-based line in the trace, or None for a spill file
+    uri: str  # the file with the step's output
     shown: bool  # the client answered window/showDocument with success
 
 
@@ -370,6 +369,8 @@ class RunStartedParams(WireModel):
     run_id: str
     goal: str
     work_done_token: str | int | None = None
+    workspace: str | None = None  # extension: the run's workspace
+    dry_run: bool = False  # extension: agent/plan or dryRun (nothing will be executed)
 
 
 class PlanReadyParams(WireModel):
