@@ -57,13 +57,13 @@ class WireModel(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
-class StepBase(WireModel):
+class _StepBase(WireModel):
     id: StepId | None = None
     after: list[StepId] = Field(default_factory=list)
     timeout_ms: TimeoutMs | None = None
 
 
-class RunCliStep(StepBase):
+class RunCliStep(_StepBase):
     """Run a shell command (``sh -c``) in the workspace root."""
 
     kind: Literal["runCli"]
@@ -81,7 +81,7 @@ class RunCliStep(StepBase):
         return self.cmd
 
 
-class WriteFileStep(StepBase):
+class WriteFileStep(_StepBase):
     """Write ``content`` to ``path`` (relative to the workspace root), atomically."""
 
     kind: Literal["writeFile"]
@@ -94,6 +94,20 @@ class WriteFileStep(StepBase):
 
 
 Step = Annotated[RunCliStep | WriteFileStep, Field(discriminator="kind")]
+
+
+class TracedWriteFileStep(_StepBase):
+    """A writeFile step as the trace records it: the content's size and SHA-256 and a short
+    preview, not the content (which may be megabytes)."""
+
+    kind: Literal["writeFile"]
+    path: str
+    content_bytes: int = Field(ge=0)
+    content_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    content_preview: str
+
+
+TracedStep = Annotated[RunCliStep | TracedWriteFileStep, Field(discriminator="kind")]
 
 
 class Plan(WireModel):

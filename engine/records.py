@@ -11,16 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from engine.models import (
-    Bits,
-    Decision,
-    Risk,
-    RunCliStep,
-    StepBase,
-    StepResult,
-    Stream,
-    WireModel,
-)
+from engine.models import Bits, Decision, Risk, StepResult, Stream, TracedStep, WireModel
 
 
 class _Record(WireModel):
@@ -36,20 +27,6 @@ class RunStartedRecord(_Record):
     workspace: str
     agentd_version: str
     params: dict[str, Any]  # the RunGoalParams as given, without the steps
-
-
-class TracedWriteFileStep(StepBase):
-    """A writeFile step as the trace records it: the content's size and SHA-256 and a short
-    preview, not the content (which may be megabytes)."""
-
-    kind: Literal["writeFile"]
-    path: str
-    content_bytes: int = Field(ge=0)
-    content_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    content_preview: str
-
-
-TracedStep = Annotated[RunCliStep | TracedWriteFileStep, Field(discriminator="kind")]
 
 
 class PlanCreatedRecord(_Record):

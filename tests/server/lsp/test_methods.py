@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pygls.exceptions import JsonRpcException
 
+from engine.models import HealthResult
 from server.wire import METHODS
 from tests.server.agent_client import (
     AgentClient,
@@ -119,7 +120,8 @@ async def test_trace(client: AgentClient, form: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("form", FORMS)
 async def test_health(client: AgentClient, form: str) -> None:
     health = await invoke(client, form, "agent/health", {})
-    assert {"version", "planner", "sandbox"} <= set(health)
+    # exactly the documented shape: every field of HealthResult, nothing else
+    assert HealthResult.model_validate(health, by_alias=True, by_name=False).wire() == health
     assert health["approvals"] == "showMessageRequest"
 
 
