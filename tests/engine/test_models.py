@@ -60,8 +60,8 @@ def test_plan_assigns_ids_in_order_and_checks_the_graph() -> None:
     clash = Plan(
         goal="g",
         planner="x",
-        steps=[{"kind": "runCli", "cmd": "a"}, {"id": "s1", "kind": "runCli", "cmd": "b"}],
-    )  # type: ignore[list-item]
+        steps=[{"kind": "runCli", "cmd": "a"}, {"id": "s1", "kind": "runCli", "cmd": "b"}],  # type: ignore[list-item]
+    )
     assert clash.ids() == ["s1_", "s1"]
     with pytest.raises(ValidationError, match="unknown step id 'nope'"):
         Plan(goal="g", planner="x", steps=[{"kind": "runCli", "cmd": "a", "after": ["nope"]}])  # type: ignore[list-item]

@@ -48,7 +48,8 @@ async def test_a_setsid_escapee_dies_when_its_run_is_cancelled(tmp_path: Path) -
 
 async def test_escapees_of_another_run_are_left_to_it(tmp_path: Path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
-    a.mkdir(), b.mkdir()
+    a.mkdir()
+    b.mkdir()
     cmd = "setsid sleep 300 & echo $! > pids; sleep 1"
     slow = asyncio.create_task(run(b, steps=step(cmd), approval="allow"))
     await wait_for_file(b / "pids")

@@ -61,7 +61,7 @@ async def test_a_disk_that_stays_full_fails_the_run_and_leaves_whole_records(
         with pytest.raises(WorkspaceError, match=r"cannot write traces in .*No space left"):
             Engine(FAST).start(params, workspace=disk)  # not even the runs folder fits
         (disk / "filler").unlink()
-        dry = RunGoalParams(goal="demo.test", dryRun=True)
+        dry = RunGoalParams(goal="demo.test", dry_run=True)
         await Engine(FAST).start(dry, workspace=disk).result()  # sets the runs folder up
         fill(disk)  # the runs folder is ready now; the trace's first record finds no room
         handle = Engine(FAST).start(params, workspace=disk)
@@ -88,7 +88,7 @@ async def test_a_disk_full_for_a_moment_breaks_nothing_it_does_not_say(tmp_path:
                 filler.pop().unlink()
 
         slow = [*LOUD, {"kind": "runCli", "cmd": "sleep 30", "after": ["s1"]}]
-        params = RunGoalParams(steps=slow, maxParallel=1)  # type: ignore[arg-type]
+        params = RunGoalParams(steps=slow, max_parallel=1)  # type: ignore[arg-type]
         result = await engine.start(params, workspace=disk, listener=on_event).result()
         assert result.status == "failed"
         assert result.error and "cannot write the trace" in result.error

@@ -97,12 +97,15 @@ async def test_pending_requests_fail_when_the_peer_goes(
 ) -> None:
     client, server = peers
 
+    arrived = asyncio.Event()
+
     async def hang(params: Any) -> Any:
+        arrived.set()
         await asyncio.Event().wait()
 
     server.on_request("hang", hang)
     _, answer = client.send_request("hang", {})
-    await asyncio.sleep(0.05)
+    await arrived.wait()
     server._writer.close()
     with pytest.raises(ServerExited):
         await answer

@@ -41,6 +41,7 @@ async def test_methods_are_advertised(client: AgentClient) -> None:
     caps = client.init_result.capabilities
     assert caps.execute_command_provider is not None
     assert set(METHODS) <= set(caps.execute_command_provider.commands)
+    assert isinstance(caps.experimental, dict)
     agent = caps.experimental["agent"]
     assert agent["methods"] == list(METHODS)
     assert "agent/requestPermission" in agent["serverRequests"]
