@@ -1,0 +1,345 @@
+// The agentd server process and its language client: start over stdio, restart, the log, the
+// settings pushed live, and clear notifications (with the fix) when it cannot start or crashes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as vscode from 'vscode';
+import {
+  CloseAction,
+  DidChangeConfigurationNotification,
+  ErrorAction,
+  LanguageClient,
+  NotificationType,
+  RequestType,
+  type ResponseError,
+  WorkDoneProgress,
+  type StaticFeature,
+} from 'vscode-languageclient/node';
+import type { ApprovalQueue } from './approvals';
+import type { RunStore } from './runs';
+import { agentSection, resolveServerCommand, serverEnvironment, type ServerCommand } from './settings';
+import type {
+  Health,
+  OutputDeltaParams,
+  PlanReadyParams,
+  RequestPermissionParams,
+  RequestPermissionResult,
+  RunStartedParams,
+  StepUpdatedParams,
+} from './wire';
+
+export const SECRET_API_KEY = 'agentd.openaiApiKey';
+const STDERR_LINES = 20; // kept for the crash message; the whole stream is in the log channel
+const SHOWN_STDERR_LINES = 5;
+
+const RunStarted = new NotificationType<RunStartedParams>('agent/runStarted');
+const PlanReady = new NotificationType<PlanReadyParams>('agent/planReady');
+const StepUpdated = new NotificationType<StepUpdatedParams>('agent/stepUpdated');
+const OutputDelta = new NotificationType<OutputDeltaParams>('agent/outputDelta');
+const RequestPermission = new RequestType<RequestPermissionParams, RequestPermissionResult, void>(
+  'agent/requestPermission',
+);
+
+export type ServerState = 'stopped' | 'starting' | 'running' | 'failed';
+
+/** Announces that this client answers `agent/requestPermission` (docs/protocol.md, Approvals). */
+const requestPermissionFeature: StaticFeature = {
+  fillClientCapabilities(capabilities) {
+    const experimental = (capabilities.experimental ?? {}) as Record<string, unknown>;
+    capabilities.experimental = { ...experimental, agent: { requestPermission: true } };
+  },
+  initialize() {},
+  getState: () => ({ kind: 'static' }),
+  clear() {},
+};
+
+/** The settings the user set explicitly (any scope), so that the server's defaults apply to the rest. */
+export function currentAgentSection(): Record<string, unknown> {
+  const config = vscode.workspace.getConfiguration('agentd');
+  return agentSection((setting) => {
+    const values = config.inspect(setting);
+    return values?.workspaceFolderValue ?? values?.workspaceValue ?? values?.globalValue;
+  });
+}
+
+export class AgentServer implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private process: ChildProcess | undefined;
+  private stopping = false;
+  private stderrTail: string[] = [];
+  private readonly stateChanged = new vscode.EventEmitter<ServerState>();
+  readonly onDidChangeState = this.stateChanged.event;
+  state: ServerState = 'stopped';
+  /** `capabilities.experimental.agent.methods` of the running server. */
+  methods: string[] = [];
+  approvalTimeoutMs: number | undefined;
+  /** A trace file got its diagnostics: the run has ended (foreign runs learn their end this way). */
+  onTraceDiagnostics: (runId: string, workspace: string) => void = () => {};
+
+  constructor(
+    readonly log: vscode.OutputChannel,
+    private readonly secrets: vscode.SecretStorage,
+    private readonly runs: RunStore,
+    private readonly approvals: ApprovalQueue,
+  ) {}
+
+  private setState(state: ServerState): void {
+    this.state = state;
+    this.stateChanged.fire(state);
+  }
+
+  /** Start the server; false (after telling the user why) when it cannot start. */
+  async start(): Promise<boolean> {
+    if (this.client !== undefined) {
+      return this.state === 'running';
+    }
+    let command: ServerCommand;
+    try {
+      command = this.command();
+    } catch (error) {
+      this.setState('failed');
+      void this.tellFailure(String(error instanceof Error ? error.message : error), false);
+      return false;
+    }
+    const env = serverEnvironment(process.env, await this.secrets.get(SECRET_API_KEY));
+    const cwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    this.log.appendLine(`agentd: starting ${[command.command, ...command.args].join(' ')} (from ${command.origin})`);
+    this.stderrTail = [];
+    this.stopping = false;
+    const client = new LanguageClient('agentd', 'agentd', () => this.spawn(command, env, cwd), {
+      documentSelector: [{ scheme: 'file' }],
+      outputChannel: this.log,
+      initializationOptions: { agent: currentAgentSection() },
+      errorHandler: {
+        error: () => ({ action: ErrorAction.Continue, handled: true }),
+        closed: () => {
+          this.closed(command);
+          return { action: CloseAction.DoNotRestart, handled: true };
+        },
+      },
+      middleware: {
+        handleDiagnostics: (uri, diagnostics, next) => {
+          next(uri, diagnostics);
+          this.traceDiagnostics(uri);
+        },
+        workspace: {
+          configuration: async (params, token, next): Promise<unknown[] | ResponseError> => {
+            const answers: unknown = await next(params, token);
+            if (!Array.isArray(answers)) {
+              return answers as ResponseError;
+            }
+            return (answers as unknown[]).map((answer, index) =>
+              params.items[index]?.section === 'agent' ? currentAgentSection() : answer,
+            );
+          },
+        },
+      },
+    });
+    client.registerFeature(requestPermissionFeature);
+    client.onNotification(RunStarted, (params) => this.runs.started(params));
+    client.onNotification(PlanReady, (params) => this.runs.planReady(params));
+    client.onNotification(StepUpdated, (params) => this.runs.stepUpdated(params));
+    client.onNotification(OutputDelta, (params) => this.runs.outputDelta(params));
+    client.onRequest(RequestPermission, (params, token) => this.approvals.ask(params, token));
+    this.client = client;
+    this.setState('starting');
+    try {
+      await client.start();
+    } catch (error) {
+      this.client = undefined;
+      this.setState('failed');
+      await this.exited(1000);
+      void this.tellFailure(this.startFailure(command, error), true);
+      return false;
+    }
+    const experimental = client.initializeResult?.capabilities.experimental as
+      | { agent?: { methods?: string[] } }
+      | undefined;
+    this.methods = experimental?.agent?.methods ?? [];
+    await vscode.commands.executeCommand('setContext', 'agentd.canRevert', this.offers('agent/revert'));
+    this.setState('running');
+    await this.refreshHealth();
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    const child = this.process;
+    this.client = undefined;
+    if (client === undefined) {
+      return;
+    }
+    this.stopping = true;
+    try {
+      await client.stop(5000);
+    } catch (error) {
+      this.log.appendLine(`agentd: stopping the client: ${String(error)}`);
+    }
+    // The server exits at the end of its input; one that does not is terminated.
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+      if (!(await this.exited(3000))) {
+        child.kill('SIGTERM');
+      }
+    }
+    this.runs.serverStopped('the server stopped');
+    this.setState('stopped');
+  }
+
+  async restart(): Promise<boolean> {
+    await this.stop();
+    return this.start();
+  }
+
+  /** Whether the running server lists `method` in `capabilities.experimental.agent.methods`. */
+  offers(method: string): boolean {
+    return this.methods.includes(method);
+  }
+
+  /** A request to the server, starting it first when needed. */
+  async request<R>(method: string, params: object, token?: vscode.CancellationToken): Promise<R> {
+    if (this.client === undefined && !(await this.start())) {
+      throw new Error('agentd is not running (see the agentd log)');
+    }
+    const client = this.client;
+    if (client === undefined || this.state !== 'running') {
+      throw new Error(`agentd is ${this.state}`);
+    }
+    return token === undefined ? client.sendRequest<R>(method, params) : client.sendRequest<R>(method, params, token);
+  }
+
+  /** Follow the `$/progress` of a run this extension started with `token`. */
+  onProgress(token: string, handler: (message: string | undefined) => void): vscode.Disposable {
+    const client = this.client;
+    if (client === undefined) {
+      return new vscode.Disposable(() => {});
+    }
+    return client.onProgress(WorkDoneProgress.type, token, (value) => handler(value.message));
+  }
+
+  /** Push the `agent` section after a settings change; the approval timeout may have changed. */
+  async configurationChanged(): Promise<void> {
+    const client = this.client;
+    if (client === undefined || this.state !== 'running') {
+      return;
+    }
+    await client.sendNotification(DidChangeConfigurationNotification.type, {
+      settings: { agent: currentAgentSection() },
+    });
+    await this.refreshHealth();
+  }
+
+  private async refreshHealth(): Promise<void> {
+    try {
+      const health = await this.request<Health>('agent/health', {});
+      this.approvalTimeoutMs = health.approvalTimeoutMs;
+    } catch (error) {
+      this.log.appendLine(`agentd: agent/health failed: ${String(error)}`);
+    }
+  }
+
+  private command(): ServerCommand {
+    const folders = (vscode.workspace.workspaceFolders ?? []).map((folder) => folder.uri.fsPath);
+    return resolveServerCommand({
+      configured: vscode.workspace.getConfiguration('agentd').get('server.command'),
+      workspaceFolders: folders,
+      pythonInterpreter: vscode.workspace.getConfiguration('python').get<string>('defaultInterpreterPath'),
+      isFile: (file) => fs.statSync(file, { throwIfNoEntry: false })?.isFile() ?? false,
+    });
+  }
+
+  private async spawn(command: ServerCommand, env: NodeJS.ProcessEnv, cwd: string | undefined): Promise<ChildProcess> {
+    const child = spawn(command.command, command.args, { cwd, env, stdio: 'pipe' });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      const lines = [...this.stderrTail, ...chunk.split('\n').filter((line) => line.trim() !== '')];
+      this.stderrTail = lines.slice(-STDERR_LINES);
+    });
+    child.on('exit', (code, signal) => {
+      this.log.appendLine(`agentd: the server exited (${signal ?? `code ${code}`})`);
+    });
+    this.process = child;
+    return child;
+  }
+
+  /** Wait (at most `ms`) for the server process to exit; true when it has. */
+  private exited(ms: number): Promise<boolean> {
+    const child = this.process;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) {
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  private closed(command: ServerCommand): void {
+    if (this.stopping || this.state === 'starting') {
+      return; // an intended stop, or a failed start (start() tells about that one)
+    }
+    this.client = undefined;
+    this.runs.serverStopped('the server stopped');
+    this.setState('failed');
+    void this.exited(1000).then(() => {
+      const code = this.process?.exitCode;
+      const how = code === null || code === undefined ? 'stopped' : `exited with code ${code}`;
+      void this.tellFailure(`agentd ${how} unexpectedly (${command.command}).${this.tail()}`, true);
+    });
+  }
+
+  private startFailure(command: ServerCommand, error: unknown): string {
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    if (code === 'ENOENT') {
+      return (
+        `agentd could not start: ${command.command} was not found (from ${command.origin}). ` +
+        "Install agentd in the workspace's Python environment (python -m pip install agentd) " +
+        'or set agentd.server.command to its command line.'
+      );
+    }
+    if (code === 'EACCES') {
+      return `agentd could not start: ${command.command} is not executable (from ${command.origin}).`;
+    }
+    const exit = this.process?.exitCode;
+    const how = exit === null || exit === undefined ? String(error) : `it exited with code ${exit}`;
+    return (
+      `agentd could not start (${[command.command, ...command.args].join(' ')}): ${how}.${this.tail()} ` +
+      'Check that agentd is installed for Python 3.11+ and that agentd.server.command runs `agentd serve`.'
+    );
+  }
+
+  private tail(): string {
+    const lines = this.stderrTail.slice(-SHOWN_STDERR_LINES);
+    return lines.length === 0 ? '' : ` Last lines of its log: ${lines.join(' ⏎ ')}`;
+  }
+
+  private async tellFailure(message: string, canRestart: boolean): Promise<void> {
+    this.log.appendLine(message);
+    const actions = canRestart ? ['Show Log', 'Restart', 'Open Settings'] : ['Open Settings', 'Show Log'];
+    const choice = await vscode.window.showErrorMessage(message, ...actions);
+    if (choice === 'Show Log') {
+      this.log.show(true);
+    } else if (choice === 'Restart') {
+      await this.restart();
+    } else if (choice === 'Open Settings') {
+      await vscode.commands.executeCommand('workbench.action.openSettings', 'agentd.server.command');
+    }
+  }
+
+  private traceDiagnostics(uri: vscode.Uri): void {
+    const match = /^(.*)\/\.agent\/runs\/([^/]+)\.jsonl$/.exec(uri.path);
+    if (uri.scheme === 'file' && match?.[1] !== undefined && match[2] !== undefined) {
+      this.onTraceDiagnostics(match[2], uri.with({ path: match[1] }).fsPath);
+    }
+  }
+
+  dispose(): void {
+    void this.stop();
+    this.stateChanged.dispose();
+  }
+}
