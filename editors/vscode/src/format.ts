@@ -10,7 +10,8 @@ export function formatDuration(ms: number): string {
     return `${(ms / 1000).toFixed(1)} s`;
   }
   const minutes = Math.floor(ms / 60_000);
-  return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
+  const seconds = Math.round((ms % 60_000) / 1000);
+  return seconds === 0 ? `${minutes} min` : `${minutes} min ${seconds} s`;
 }
 
 /** `status · risk level · duration` of a step, as the tree and the output channel show it. */
