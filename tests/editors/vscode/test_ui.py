@@ -18,12 +18,16 @@ from tests.editors.vscode.harness import (
 )
 
 # `lint` waits for out/go, which the driver creates once it has seen the run's notification.
-GOALS_TOML = """\
+LINT = (
+    "for i in $(seq 600); do [ -e out/go ] && break; sleep 0.1; done; "
+    "echo 'src/app.py:1:1: F401 os imported but unused'; exit 1"
+)
+GOALS_TOML = f"""\
 [goals.check]
 title = "Lint, and write the editor's tasks"
 steps = [
-  { id = "lint", run = "for i in $(seq 600); do [ -e out/go ] && break; sleep 0.1; done; echo 'src/app.py:1:1: F401 os imported but unused'; exit 1" },
-  { id = "tasks", write = ".vscode/tasks.json", content = "{}\\n" },
+  {{ id = "lint", run = "{LINT}" }},
+  {{ id = "tasks", write = ".vscode/tasks.json", content = "{{}}\\n" }},
 ]
 """
 
