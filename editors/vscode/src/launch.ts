@@ -2,9 +2,16 @@
 // and the notifications alike.
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { RunStore } from './runs';
+import { ErrorCodes, ResponseError } from 'vscode-languageclient/node';
+import { SERVER_STOPPED, type RunStore } from './runs';
 import type { AgentServer } from './server';
 import type { RunGoalParams, RunResult, Step, TraceRecord, TraceResult } from './wire';
+
+/** An error the server answered, as opposed to the connection failing (vscode-jsonrpc's own codes). */
+function serverAnswered(error: unknown): boolean {
+  const lostConnection = [ErrorCodes.PendingResponseRejected, ErrorCodes.ConnectionInactive] as number[];
+  return error instanceof ResponseError && !lostConnection.includes(error.code);
+}
 
 export class Launcher {
   constructor(
@@ -34,7 +41,11 @@ export class Launcher {
       const message = error instanceof Error ? error.message : String(error);
       const run = this.runs.byToken(token);
       if (run !== undefined) {
-        this.runs.finish(run.runId, { status: 'failed', error: message });
+        // The server ends its runs when its connection goes: those are cancelled, not failed.
+        this.runs.finish(
+          run.runId,
+          serverAnswered(error) ? { status: 'failed', error: message } : { status: 'cancelled', error: SERVER_STOPPED },
+        );
       }
       void vscode.window.showErrorMessage(`Agent: ${params.goal ?? 'explicit steps'} could not run: ${message}`);
       return undefined;

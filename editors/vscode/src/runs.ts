@@ -58,6 +58,9 @@ export interface RunOutcome {
   error?: string;
 }
 
+/** Why the runs of a server that went away ended (the server cancels its runs as it goes). */
+export const SERVER_STOPPED = 'the server stopped';
+
 /** Finished runs kept (with their output) for the views and pickers; older ones are forgotten. */
 export const KEEP_FINISHED = 50;
 
@@ -204,7 +207,7 @@ export class RunStore {
   }
 
   /** The server went away: its runs were cancelled with it. */
-  serverStopped(reason: string): void {
+  serverStopped(reason: string = SERVER_STOPPED): void {
     for (const run of this.active()) {
       this.finish(run.runId, { status: 'cancelled', error: reason });
     }

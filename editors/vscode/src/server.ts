@@ -15,6 +15,7 @@ import {
   type StaticFeature,
 } from 'vscode-languageclient/node';
 import type { ApprovalQueue } from './approvals';
+import { crashMessage, keepTail, startFailureMessage, type ServerExit } from './failures';
 import type { RunStore } from './runs';
 import { agentSection, resolveServerCommand, serverEnvironment, type ServerCommand } from './settings';
 import type {
@@ -28,8 +29,6 @@ import type {
 } from './wire';
 
 export const SECRET_API_KEY = 'agentd.openaiApiKey';
-const STDERR_LINES = 20; // kept for the crash message; the whole stream is in the log channel
-const SHOWN_STDERR_LINES = 5;
 
 const RunStarted = new NotificationType<RunStartedParams>('agent/runStarted');
 const PlanReady = new NotificationType<PlanReadyParams>('agent/planReady');
@@ -148,7 +147,8 @@ export class AgentServer implements vscode.Disposable {
       this.client = undefined;
       this.setState('failed');
       await this.exited(1000);
-      void this.tellFailure(this.startFailure(command, error), true);
+      const errorCode = (error as NodeJS.ErrnoException | undefined)?.code;
+      void this.tellFailure(startFailureMessage(command, this.exit({ errorCode, error: String(error) })), true);
       return false;
     }
     const experimental = client.initializeResult?.capabilities.experimental as
@@ -180,13 +180,18 @@ export class AgentServer implements vscode.Disposable {
         child.kill('SIGTERM');
       }
     }
-    this.runs.serverStopped('the server stopped');
+    this.runs.serverStopped();
     this.setState('stopped');
   }
 
   async restart(): Promise<boolean> {
     await this.stop();
     return this.start();
+  }
+
+  /** The server process's pid, while there is one. */
+  get pid(): number | undefined {
+    return this.process?.pid;
   }
 
   /** Whether the running server lists `method` in `capabilities.experimental.agent.methods`. */
@@ -254,8 +259,7 @@ export class AgentServer implements vscode.Disposable {
     });
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
-      const lines = [...this.stderrTail, ...chunk.split('\n').filter((line) => line.trim() !== '')];
-      this.stderrTail = lines.slice(-STDERR_LINES);
+      this.stderrTail = keepTail(this.stderrTail, chunk);
     });
     child.on('exit', (code, signal) => {
       this.log.appendLine(`agentd: the server exited (${signal ?? `code ${code}`})`);
@@ -284,38 +288,14 @@ export class AgentServer implements vscode.Disposable {
       return; // an intended stop, or a failed start (start() tells about that one)
     }
     this.client = undefined;
-    this.runs.serverStopped('the server stopped');
+    this.runs.serverStopped();
     this.setState('failed');
-    void this.exited(1000).then(() => {
-      const code = this.process?.exitCode;
-      const how = code === null || code === undefined ? 'stopped' : `exited with code ${code}`;
-      void this.tellFailure(`agentd ${how} unexpectedly (${command.command}).${this.tail()}`, true);
-    });
+    void this.exited(1000).then(() => void this.tellFailure(crashMessage(command, this.exit({})), true));
   }
 
-  private startFailure(command: ServerCommand, error: unknown): string {
-    const code = (error as NodeJS.ErrnoException | undefined)?.code;
-    if (code === 'ENOENT') {
-      return (
-        `agentd could not start: ${command.command} was not found (from ${command.origin}). ` +
-        "Install agentd in the workspace's Python environment (python -m pip install agentd) " +
-        'or set agentd.server.command to its command line.'
-      );
-    }
-    if (code === 'EACCES') {
-      return `agentd could not start: ${command.command} is not executable (from ${command.origin}).`;
-    }
-    const exit = this.process?.exitCode;
-    const how = exit === null || exit === undefined ? String(error) : `it exited with code ${exit}`;
-    return (
-      `agentd could not start (${[command.command, ...command.args].join(' ')}): ${how}.${this.tail()} ` +
-      'Check that agentd is installed for Python 3.11+ and that agentd.server.command runs `agentd serve`.'
-    );
-  }
-
-  private tail(): string {
-    const lines = this.stderrTail.slice(-SHOWN_STDERR_LINES);
-    return lines.length === 0 ? '' : ` Last lines of its log: ${lines.join(' ⏎ ')}`;
+  /** What is known of the server process's end, with the last lines it printed. */
+  private exit(known: Partial<ServerExit>): ServerExit {
+    return { exitCode: this.process?.exitCode, signal: this.process?.signalCode, ...known, tail: this.stderrTail };
   }
 
   private async tellFailure(message: string, canRestart: boolean): Promise<void> {

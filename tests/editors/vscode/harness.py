@@ -135,9 +135,13 @@ def code_server(
 ) -> Iterator[CodeServer]:
     """code-server on a free loopback port, its user settings pointing agentd at this checkout."""
     user_data = home / "user-data"
-    (user_data / "User").mkdir(parents=True, exist_ok=True)
-    settings = {**USER_SETTINGS, "agentd.server.command": [str(AGENTD), "serve"]}
-    (user_data / "User" / "settings.json").write_text(json.dumps(settings, indent=2))
+    for scope in ("User", "Machine"):
+        (user_data / scope).mkdir(parents=True, exist_ok=True)
+    (user_data / "User" / "settings.json").write_text(json.dumps(USER_SETTINGS, indent=2))
+    # The server's command line is machine-specific: in a remote window (code-server is one) it
+    # belongs in the remote's settings, which are also where the extension host writes settings.
+    machine = {"agentd.server.command": [str(AGENTD), "serve"]}
+    (user_data / "Machine" / "settings.json").write_text(json.dumps(machine, indent=2))
     log = home / "code-server.log"
     argv = [
         "node",

@@ -32,6 +32,8 @@ HOST_TESTS = [
     "runs started otherwise (a server command) show like our own and finish",
     "settings reach the server live",
     "a broken goals file still lists the built-ins, with the problem beside them",
+    "a server that cannot start is reported, and Restart Server recovers",
+    "a server that stops mid-run is reported, its run shows cancelled, and no step process is left",
 ]
 
 GOALS_TOML = """\

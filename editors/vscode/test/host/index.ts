@@ -28,7 +28,7 @@ export async function run(): Promise<void> {
     throw new Error('AGENTD_VSCODE_VERDICT is not set: nowhere to write the verdict');
   }
   const verdict: Verdict = { results: [] };
-  const only = process.env.AGENTD_VSCODE_ONLY?.split(',').filter(Boolean);
+  const only = process.env.AGENTD_VSCODE_ONLY?.split('|').filter(Boolean);
   try {
     const extension = vscode.extensions.getExtension<AgentdApi>('agentd.agentd');
     if (extension === undefined) {

@@ -316,3 +316,50 @@ test('a broken goals file still lists the built-ins, with the problem beside the
     fs.writeFileSync(goalsFile, good);
   }
 });
+
+test('a server that cannot start is reported, and Restart Server recovers', async (api) => {
+  await serverRunning(api);
+  const config = vscode.workspace.getConfiguration('agentd');
+  const working = config.inspect<string[]>('server.command')?.globalValue;
+  assert.ok(working && working.length > 0, 'the test settings name the server');
+  await config.update('server.command', ['/nonexistent/agentd', 'serve'], vscode.ConfigurationTarget.Global);
+  try {
+    assert.equal(await vscode.commands.executeCommand<boolean>('agentd.restartServer'), false);
+    assert.equal(api.server.state, 'failed');
+  } finally {
+    await config.update('server.command', working, vscode.ConfigurationTarget.Global);
+  }
+  assert.equal(await vscode.commands.executeCommand<boolean>('agentd.restartServer'), true);
+  const result = await vscode.commands.executeCommand<RunResult>('agentd.runGoal', 'demo.test');
+  assert.equal(result.status, 'succeeded');
+});
+
+test('a server that stops mid-run is reported, its run shows cancelled, and no step process is left', async (api) => {
+  await serverRunning(api);
+  const canary = `agentd-canary-${randomUUID()}`;
+  const running = vscode.commands.executeCommand<RunResult | undefined>('agentd.runGoal', {
+    steps: [{ kind: 'runCli', cmd: `sleep 600 && echo ${canary}` }],
+  });
+  const run = await untilRun(
+    api,
+    (r) => r.steps.some((step) => step.cmd?.includes(canary) && step.status === 'running'),
+    'the long step to run',
+  );
+  const pid = api.server.pid;
+  assert.ok(pid !== undefined);
+  process.kill(pid, 'SIGTERM'); // as a crash looks to the client: the connection closes
+  await until(
+    () => (api.server.state === 'failed' ? true : undefined),
+    (listener) => api.server.onDidChangeState(listener),
+    'the server to be seen gone',
+  );
+  assert.equal(await running, undefined, 'the command reports the failure instead of a result');
+  assert.equal(run.phase, 'cancelled');
+  assert.equal(run.error, 'the server stopped');
+  await until(
+    () => (processesWith(canary).length === 0 ? true : undefined),
+    every(100),
+    `no process left with ${canary}`,
+  );
+  assert.equal(await vscode.commands.executeCommand<boolean>('agentd.restartServer'), true);
+});
