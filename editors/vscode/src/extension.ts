@@ -31,6 +31,8 @@ const modalPresenter: Presenter = async (prompt: ApprovalPrompt) => {
   return prompt.buttons.find((button) => button.label === chosen)?.optionId;
 };
 
+let running: AgentServer | undefined;
+
 export async function activate(context: vscode.ExtensionContext): Promise<AgentdApi> {
   const output = vscode.window.createOutputChannel('Agent');
   const serverLog = vscode.window.createOutputChannel('agentd server');
@@ -65,6 +67,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Agentd
     vscode.workspace.onDidChangeConfiguration((event) => void configurationChanged(event, server)),
   );
   await vscode.commands.executeCommand('setContext', 'agentd.canRevert', false);
+  running = server;
   void server.start();
   const api: AgentdApi = {
     runs,
@@ -89,6 +92,7 @@ async function configurationChanged(event: vscode.ConfigurationChangeEvent, serv
   }
 }
 
-export function deactivate(): void {
-  // The subscriptions (the server included) are disposed by VS Code.
+/** Stop the server cleanly (shutdown, exit: it cancels its runs) before the extension host goes. */
+export function deactivate(): Promise<void> | undefined {
+  return running?.stop();
 }

@@ -52,6 +52,9 @@ async function drive(page: Page, workspace: string, artifacts: string): Promise<
   // The run's notification, with its Cancel button, while the lint step waits.
   const toast = page.locator('.notification-toast', { hasText: 'Agent: check' });
   await toast.getByRole('button', { name: 'Cancel' }).waitFor({ timeout: STEP_MS });
+  // ... and in the Agent Runs view, the run with its steps.
+  const tree = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Agent Runs' }) });
+  await tree.locator('.monaco-list-row', { hasText: 'lint' }).waitFor({ timeout: STEP_MS });
   await shot(page, artifacts, '3-progress');
   fs.mkdirSync(path.join(workspace, 'out'), { recursive: true });
   fs.writeFileSync(path.join(workspace, 'out', 'go'), '');
@@ -72,6 +75,29 @@ async function drive(page: Page, workspace: string, artifacts: string): Promise<
   await problems.getByText('F401', { exact: false }).first().waitFor({ timeout: STEP_MS });
   await problems.getByText('app.py').first().waitFor({ timeout: STEP_MS });
   await shot(page, artifacts, '6-problems');
+
+  // Plan Goal: the plan with each step's decision and risk, then "Run as planned".
+  const planInput = await palette(page, 'Agent: Plan Goal (dry run)');
+  await page
+    .locator('.quick-input-list .monaco-list-row', { hasText: 'demo.test' })
+    .first()
+    .waitFor({ timeout: STEP_MS });
+  await planInput.fill('demo.test');
+  await page.keyboard.press('Enter');
+  const plan = page.locator('.quick-input-widget');
+  await plan.getByText('Plan of demo.test', { exact: false }).waitFor({ timeout: STEP_MS });
+  await plan.locator('.monaco-list-row', { hasText: 'write out/hello.txt' }).waitFor({ timeout: STEP_MS });
+  await plan
+    .locator('.monaco-list-row', { hasText: 'allow · pending · risk low' })
+    .or(plan.locator('.monaco-list-row', { hasText: 'allow · planned · risk low' }))
+    .first()
+    .waitFor({ timeout: STEP_MS });
+  await shot(page, artifacts, '7-plan');
+  await plan.locator('.monaco-list-row', { hasText: 'Run as planned' }).click();
+  await page.locator('.notification-toast', { hasText: 'Agent: explicit succeeded' }).waitFor({ timeout: STEP_MS });
+  if (!fs.existsSync(path.join(workspace, 'out', 'hello.txt'))) {
+    throw new Error('Run as planned did not write out/hello.txt');
+  }
 }
 
 async function main(): Promise<number> {
