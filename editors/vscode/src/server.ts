@@ -60,10 +60,24 @@ export function currentAgentSection(): Record<string, unknown> {
   });
 }
 
+/** Wait (at most `ms`) for a process to exit; true when it has. */
+function exited(child: ChildProcess | undefined, ms: number): Promise<boolean> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve(true);
+  }
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
 export class AgentServer implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private process: ChildProcess | undefined;
-  private stopping = false;
+  private startup: Promise<boolean> | undefined;
   private stderrTail: string[] = [];
   private readonly stateChanged = new vscode.EventEmitter<ServerState>();
   readonly onDidChangeState = this.stateChanged.event;
@@ -86,11 +100,16 @@ export class AgentServer implements vscode.Disposable {
     this.stateChanged.fire(state);
   }
 
-  /** Start the server; false (after telling the user why) when it cannot start. */
-  async start(): Promise<boolean> {
-    if (this.client !== undefined) {
-      return this.state === 'running';
+  /** Start the server (or join the start under way); false (after telling why) when it cannot. */
+  start(): Promise<boolean> {
+    if (this.client !== undefined && this.startup === undefined) {
+      return Promise.resolve(this.state === 'running');
     }
+    this.startup ??= this.launch().finally(() => (this.startup = undefined));
+    return this.startup;
+  }
+
+  private async launch(): Promise<boolean> {
     let command: ServerCommand;
     try {
       command = this.command();
@@ -103,7 +122,6 @@ export class AgentServer implements vscode.Disposable {
     const cwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     this.log.appendLine(`agentd: starting ${[command.command, ...command.args].join(' ')} (from ${command.origin})`);
     this.stderrTail = [];
-    this.stopping = false;
     const client = new LanguageClient('agentd', 'agentd', () => this.spawn(command, env, cwd), {
       documentSelector: [{ scheme: 'file' }],
       outputChannel: this.log,
@@ -111,7 +129,7 @@ export class AgentServer implements vscode.Disposable {
       errorHandler: {
         error: () => ({ action: ErrorAction.Continue, handled: true }),
         closed: () => {
-          this.closed(command);
+          this.closed(client, command);
           return { action: CloseAction.DoNotRestart, handled: true };
         },
       },
@@ -146,7 +164,7 @@ export class AgentServer implements vscode.Disposable {
     } catch (error) {
       this.client = undefined;
       this.setState('failed');
-      await this.exited(1000);
+      await exited(this.process, 1000);
       const errorCode = (error as NodeJS.ErrnoException | undefined)?.code;
       void this.tellFailure(startFailureMessage(command, this.exit({ errorCode, error: String(error) })), true);
       return false;
@@ -161,27 +179,25 @@ export class AgentServer implements vscode.Disposable {
     return true;
   }
 
+  /** Stop the server (its runs are cancelled with it); a new start may begin at once. */
   async stop(): Promise<void> {
     const client = this.client;
     const child = this.process;
-    this.client = undefined;
     if (client === undefined) {
       return;
     }
-    this.stopping = true;
+    this.client = undefined; // from now on its close is no news (see closed())
+    this.runs.serverStopped();
+    this.setState('stopped');
     try {
       await client.stop(5000);
     } catch (error) {
       this.log.appendLine(`agentd: stopping the client: ${String(error)}`);
     }
     // The server exits at the end of its input; one that does not is terminated.
-    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
-      if (!(await this.exited(3000))) {
-        child.kill('SIGTERM');
-      }
+    if (child !== undefined && !(await exited(child, 3000))) {
+      child.kill('SIGTERM');
     }
-    this.runs.serverStopped();
-    this.setState('stopped');
   }
 
   async restart(): Promise<boolean> {
@@ -201,8 +217,8 @@ export class AgentServer implements vscode.Disposable {
 
   /** A request to the server, starting it first when needed. */
   async request<R>(method: string, params: object, token?: vscode.CancellationToken): Promise<R> {
-    if (this.client === undefined && !(await this.start())) {
-      throw new Error('agentd is not running (see the agentd log)');
+    if (this.state !== 'running' && !(await this.start())) {
+      throw new Error('agentd is not running (see the agentd server log)');
     }
     const client = this.client;
     if (client === undefined || this.state !== 'running') {
@@ -234,7 +250,11 @@ export class AgentServer implements vscode.Disposable {
 
   private async refreshHealth(): Promise<void> {
     try {
-      const health = await this.request<Health>('agent/health', {});
+      // Straight to the client: this also runs inside start(), which request() would wait for.
+      const health = await this.client?.sendRequest<Health>('agent/health', {});
+      if (health === undefined) {
+        return;
+      }
       this.approvalTimeoutMs = health.approvalTimeoutMs;
     } catch (error) {
       this.log.appendLine(`agentd: agent/health failed: ${String(error)}`);
@@ -268,29 +288,15 @@ export class AgentServer implements vscode.Disposable {
     return child;
   }
 
-  /** Wait (at most `ms`) for the server process to exit; true when it has. */
-  private exited(ms: number): Promise<boolean> {
+  private closed(client: LanguageClient, command: ServerCommand): void {
+    if (this.client !== client || this.state === 'starting') {
+      return; // a client stopped on purpose, or a failed start (launch() tells about that one)
+    }
     const child = this.process;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) {
-      return Promise.resolve(true);
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), ms);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-    });
-  }
-
-  private closed(command: ServerCommand): void {
-    if (this.stopping || this.state === 'starting') {
-      return; // an intended stop, or a failed start (start() tells about that one)
-    }
     this.client = undefined;
     this.runs.serverStopped();
     this.setState('failed');
-    void this.exited(1000).then(() => void this.tellFailure(crashMessage(command, this.exit({})), true));
+    void exited(child, 1000).then(() => void this.tellFailure(crashMessage(command, this.exit({})), true));
   }
 
   /** What is known of the server process's end, with the last lines it printed. */

@@ -34,6 +34,7 @@ HOST_TESTS = [
     "a broken goals file still lists the built-ins, with the problem beside them",
     "a server that cannot start is reported, and Restart Server recovers",
     "a server that stops mid-run is reported, its run shows cancelled, and no step process is left",
+    "Run Goal right after Restart Server waits for the new server",
 ]
 
 GOALS_TOML = """\

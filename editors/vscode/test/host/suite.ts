@@ -363,3 +363,12 @@ test('a server that stops mid-run is reported, its run shows cancelled, and no s
   );
   assert.equal(await vscode.commands.executeCommand<boolean>('agentd.restartServer'), true);
 });
+
+test('Run Goal right after Restart Server waits for the new server', async (api) => {
+  await serverRunning(api);
+  const restarted = vscode.commands.executeCommand<boolean>('agentd.restartServer');
+  const result = await vscode.commands.executeCommand<RunResult>('agentd.runGoal', 'demo.test');
+  assert.equal(await restarted, true);
+  assert.equal(result.status, 'succeeded');
+  assert.equal(api.server.state, 'running');
+});
