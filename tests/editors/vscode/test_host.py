@@ -25,6 +25,7 @@ from tests.editors.vscode.harness import (
 HOST_TESTS = [
     "the commands exist",
     "Run Goal on demo.test writes out/hello.txt and shows the result",
+    "the tree's actions: open a step's output, re-run the step, show the trace",
     "Plan Goal shows each step with its risk and decision, and nothing runs",
     "Cancel stops a long run and leaves no process",
     "an approval answered Reject leaves the step rejected; approvals queue one at a time",

@@ -133,6 +133,27 @@ test('Run Goal on demo.test writes out/hello.txt and shows the result', async (a
   assert.equal(run.trust, 0.9);
 });
 
+test("the tree's actions: open a step's output, re-run the step, show the trace", async (api) => {
+  await serverRunning(api);
+  const first = await vscode.commands.executeCommand<RunResult>('agentd.runGoal', {
+    steps: [{ kind: 'runCli', cmd: 'echo agentd-tree-output' }],
+  });
+  const node = { type: 'step', runId: first.runId, stepId: 's1' };
+  await vscode.commands.executeCommand('agentd.openStepOutput', node);
+  const output = vscode.window.activeTextEditor?.document;
+  assert.equal(output?.uri.scheme, 'agentd-output');
+  assert.match(output.getText(), /step s1: succeeded/);
+  assert.match(output.getText(), /## stdout\nagentd-tree-output\n/);
+
+  const again = await vscode.commands.executeCommand<RunResult>('agentd.rerunStep', node);
+  assert.notEqual(again.runId, first.runId);
+  assert.equal(again.status, 'succeeded');
+  assert.deepEqual(again.steps, ['echo agentd-tree-output']);
+
+  await vscode.commands.executeCommand('agentd.showTrace', { type: 'run', runId: again.runId });
+  assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, path.join(workspace(), again.trace));
+});
+
 test('Plan Goal shows each step with its risk and decision, and nothing runs', async (api) => {
   await serverRunning(api);
   fs.rmSync(path.join(workspace(), '.vscode'), { recursive: true, force: true });
