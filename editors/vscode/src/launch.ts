@@ -25,7 +25,7 @@ export class Launcher {
    */
   async run(params: RunGoalParams, dryRun = false): Promise<RunResult | undefined> {
     const token = `agentd-vscode-${randomUUID()}`;
-    this.runs.expectOwn(token, params.workspace);
+    this.runs.expectOwn(token, params.workspace, dryRun);
     const progress = this.server.onProgress(token, (message) => {
       const run = this.runs.byToken(token);
       if (run !== undefined) {
@@ -57,6 +57,13 @@ export class Launcher {
   async cancel(runId: string): Promise<boolean> {
     try {
       const answer = await this.server.request<{ cancelled: boolean }>('agent/cancel', { runId });
+      const run = this.runs.get(runId);
+      if (!answer.cancelled && run !== undefined && !run.own) {
+        // The server no longer runs it, though we never heard it end (a run started otherwise
+        // that failed before its plan sends no diagnostics): its trace says how it ended.
+        await this.followFinished(runId, run.workspace);
+        this.runs.finish(runId, { status: 'cancelled', error: 'it had ended; see its trace' });
+      }
       return answer.cancelled;
     } catch (error) {
       void vscode.window.showErrorMessage(`Agent: could not cancel ${runId}: ${String(error)}`);
@@ -99,14 +106,14 @@ export class Launcher {
   }
 
   /** A foreign run's diagnostics arrived: its trace ends with `run.finished`, which says how it went. */
-  async followFinished(runId: string, workspace: string): Promise<void> {
+  async followFinished(runId: string, workspace: string | undefined): Promise<void> {
     const run = this.runs.get(runId);
     if (run === undefined || run.own) {
       return;
     }
     run.workspace ??= workspace;
     try {
-      const finished = (await this.trace(runId, workspace)).find((record) => record.type === 'run.finished');
+      const finished = (await this.trace(runId, run.workspace)).find((record) => record.type === 'run.finished');
       if (finished !== undefined) {
         const bits = finished.bits as { t?: number } | undefined;
         this.runs.finish(runId, {

@@ -17,8 +17,8 @@ function percentDone(run: Run): number {
 
 export function showRunProgress(runs: RunStore, cancel: (runId: string) => Promise<unknown>): vscode.Disposable {
   return runs.onDidChange((event) => {
-    if (event.kind !== 'started') {
-      return;
+    if (event.kind !== 'started' || event.run.dryRun) {
+      return; // a dry run of ours shows its plan when it is ready: a progress toast is noise
     }
     const { run } = event;
     void vscode.window.withProgress(

@@ -26,6 +26,8 @@ export interface Run {
   readonly goal: string;
   /** Started by this extension's commands (then `workspace` is known from the start). */
   readonly own: boolean;
+  /** A dry run (`agent/plan`) of this extension's: it plans and gates, nothing runs. */
+  readonly dryRun: boolean;
   workspace?: string;
   phase: RunPhase;
   planner?: string;
@@ -70,8 +72,8 @@ export function isActive(run: Run): boolean {
 
 export class RunStore {
   private readonly runs = new Map<string, Run>();
-  /** workDoneToken -> workspace of the runs this extension is starting. */
-  private readonly ownTokens = new Map<string, string | undefined>();
+  /** workDoneToken -> what is known of the runs this extension is starting. */
+  private readonly ownTokens = new Map<string, { workspace?: string; dryRun: boolean }>();
   private readonly tokenOf = new Map<string, string>();
   private readonly changed = new Emitter<RunEvent>();
   readonly onDidChange = this.changed.event;
@@ -79,8 +81,8 @@ export class RunStore {
   constructor(private readonly now: () => number = Date.now) {}
 
   /** Announce a run this extension is about to start with `token` as its workDoneToken. */
-  expectOwn(token: string, workspace: string | undefined): void {
-    this.ownTokens.set(token, workspace);
+  expectOwn(token: string, workspace: string | undefined, dryRun = false): void {
+    this.ownTokens.set(token, { workspace, dryRun });
   }
 
   /** The run started with `token`, once `agent/runStarted` has told its id. */
@@ -103,12 +105,14 @@ export class RunStore {
 
   started(params: RunStartedParams): Run {
     const token = params.workDoneToken === null ? undefined : String(params.workDoneToken);
-    const own = token !== undefined && this.ownTokens.has(token);
+    const expected = token === undefined ? undefined : this.ownTokens.get(token);
+    const own = expected !== undefined;
     const run: Run = {
       runId: params.runId,
       goal: params.goal,
       own,
-      workspace: own && token !== undefined ? this.ownTokens.get(token) : undefined,
+      dryRun: expected?.dryRun ?? false,
+      workspace: expected?.workspace,
       phase: 'planning',
       steps: [],
       output: new Map(),

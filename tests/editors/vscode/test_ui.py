@@ -6,6 +6,7 @@ them, committed by hand.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -57,5 +58,9 @@ def test_run_goal_through_the_ui(built_extension: None, tmp_path: Path) -> None:
     shutil.copy(server.log, artifacts / "code-server.log")
     assert driver.returncode == 0, f"{driver.stdout}\n{driver.stderr}\n(screenshots: {artifacts})"
     assert not (workspace / ".vscode" / "tasks.json").exists(), "the rejected write wrote nothing"
-    for stage in ("1-goal-picker", "2-approval", "3-progress", "5-output", "6-problems"):
+    for stage in ("1-goal-picker", "2-approval", "3-progress", "5-output", "6-problems", "7-plan"):
         assert (artifacts / f"{stage}.png").is_file(), f"no screenshot of {stage}"
+    key = re.search(r"^api key (\S+)$", driver.stdout, re.MULTILINE)
+    assert key, driver.stdout
+    for settings in (tmp_path / "user-data").glob("*/settings.json"):
+        assert key.group(1) not in settings.read_text(), f"{settings} holds the API key"

@@ -1,9 +1,11 @@
 // Drives the workbench as a person does: palette -> Agent: Run Goal… -> pick the goal -> answer the
 // approval -> the notification with Cancel -> the output channel -> the Problems panel, saving a
-// screenshot at each stage. The workspace (tests/editors/vscode/test_ui.py) has the goal `check`:
-// a lint step that waits for `out/go` (created here once the notification was seen, so no timing
-// is assumed) and then reports `src/app.py:1:1: F401 ...`, and a write of .vscode/tasks.json that
-// the gate asks about. Usage: node runGoal.js URL WORKSPACE ARTIFACTS_DIR
+// screenshot at each stage; then Plan Goal -> Run as planned, and Set API Key. The workspace
+// (tests/editors/vscode/test_ui.py) has the goal `check`: a lint step that waits for `out/go`
+// (created here once the notification was seen, so no timing is assumed) and then reports
+// `src/app.py:1:1: F401 ...`, and a write of .vscode/tasks.json that the gate asks about.
+// Usage: node runGoal.js URL WORKSPACE ARTIFACTS_DIR
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
@@ -98,6 +100,36 @@ async function drive(page: Page, workspace: string, artifacts: string): Promise<
   if (!fs.existsSync(path.join(workspace, 'out', 'hello.txt'))) {
     throw new Error('Run as planned did not write out/hello.txt');
   }
+
+  // Agent: Set API Key: into the secret storage, and from there into the restarted server's
+  // environment (a made-up key: the wrapper checks that no settings file holds it).
+  const key = `sk-agentd-test-${randomUUID()}`;
+  const keyInput = await palette(page, 'Agent: Set API Key');
+  await page.locator('.quick-input-widget', { hasText: 'secret storage' }).waitFor({ timeout: STEP_MS });
+  await keyInput.fill(key);
+  await page.keyboard.press('Enter');
+  await page.locator('.notification-toast', { hasText: 'API key stored' }).waitFor({ timeout: STEP_MS });
+  if (serversWithKey(key).length === 0) {
+    throw new Error('no agentd server process has the stored key as OPENAI_API_KEY');
+  }
+  console.log(`api key ${key}`);
+}
+
+/** Pids of `agentd serve` processes whose environment has OPENAI_API_KEY=key. */
+function serversWithKey(key: string): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        const environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+        return cmdline.includes('serve') && environ.includes(`OPENAI_API_KEY=${key}`);
+      } catch {
+        return false; // gone, or not ours to read
+      }
+    })
+    .map(Number);
 }
 
 async function main(): Promise<number> {

@@ -55,7 +55,11 @@ describe('RunStore', () => {
     runs.expectOwn('mine', '/ws');
     assert.equal(runs.started({ runId: 'a', goal: 'g', workDoneToken: 'agentd-run-1' }).own, false);
     assert.equal(runs.started({ runId: 'b', goal: 'g', workDoneToken: null }).own, false);
-    assert.equal(runs.started({ runId: 'c', goal: 'g', workDoneToken: 'mine' }).own, true);
+    const mine = runs.started({ runId: 'c', goal: 'g', workDoneToken: 'mine' });
+    assert.equal(mine.own, true);
+    assert.equal(mine.dryRun, false);
+    runs.expectOwn('plan', '/ws', true);
+    assert.equal(runs.started({ runId: 'd', goal: 'g', workDoneToken: 'plan' }).dryRun, true);
     assert.equal(runs.byToken('agentd-run-1'), undefined);
   });
 
