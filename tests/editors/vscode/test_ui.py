@@ -30,6 +30,10 @@ steps = [
   {{ id = "lint", run = "{LINT}" }},
   {{ id = "tasks", write = ".vscode/tasks.json", content = "{{}}\\n" }},
 ]
+
+[goals.wait]
+title = "Wait for out/never (the person cancels it)"
+steps = [ {{ id = "wait", run = "for i in $(seq 600); do [ -e out/never ] && break; sleep 0.1; done" }} ]
 """
 
 

@@ -1,6 +1,6 @@
 // Drives the workbench as a person does: palette -> Agent: Run Goal… -> pick the goal -> answer the
 // approval -> the notification with Cancel -> the output channel -> the Problems panel, saving a
-// screenshot at each stage; then Plan Goal -> Run as planned, and Set API Key. The workspace
+// screenshot at each stage; then cancels a run from its notification, Plan Goal -> Run as planned, and Set API Key. The workspace
 // (tests/editors/vscode/test_ui.py) has the goal `check`: a lint step that waits for `out/go`
 // (created here once the notification was seen, so no timing is assumed) and then reports
 // `src/app.py:1:1: F401 ...`, and a write of .vscode/tasks.json that the gate asks about.
@@ -77,6 +77,16 @@ async function drive(page: Page, workspace: string, artifacts: string): Promise<
   await problems.getByText('F401', { exact: false }).first().waitFor({ timeout: STEP_MS });
   await problems.getByText('app.py').first().waitFor({ timeout: STEP_MS });
   await shot(page, artifacts, '6-problems');
+
+  // A run the person cancels from its notification.
+  const waitInput = await palette(page, 'Agent: Run Goal…');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'wait' }).first().waitFor({ timeout: STEP_MS });
+  await waitInput.fill('wait');
+  await page.keyboard.press('Enter');
+  const waiting = page.locator('.notification-toast', { hasText: 'Agent: wait' });
+  await page.locator('.pane .monaco-list-row', { hasText: 'wait: for i in' }).first().waitFor({ timeout: STEP_MS });
+  await waiting.getByRole('button', { name: 'Cancel' }).click();
+  await page.locator('.notification-toast', { hasText: 'Agent: wait cancelled' }).waitFor({ timeout: STEP_MS });
 
   // Plan Goal: the plan with each step's decision and risk, then "Run as planned".
   const planInput = await palette(page, 'Agent: Plan Goal (dry run)');
