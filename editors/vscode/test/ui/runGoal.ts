@@ -39,8 +39,8 @@ async function drive(page: Page, workspace: string, artifacts: string): Promise<
 
   const input = await palette(page, 'Agent: Run Goal…');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'check' }).first().waitFor({ timeout: STEP_MS });
-  await input.fill('check');
   await shot(page, artifacts, '1-goal-picker');
+  await input.fill('check');
   await page.keyboard.press('Enter');
 
   // The gate asks about .vscode/tasks.json: a modal with the risk and reasons; the person rejects.
