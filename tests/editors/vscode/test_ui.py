@@ -33,7 +33,9 @@ steps = [
 
 [goals.wait]
 title = "Wait for out/never (the person cancels it)"
-steps = [ {{ id = "wait", run = "for i in $(seq 600); do [ -e out/never ] && break; sleep 0.1; done" }} ]
+steps = [
+  {{ id = "wait", run = "for i in $(seq 600); do [ -e out/never ] && break; sleep 0.1; done" }},
+]
 """
 
 
