@@ -103,6 +103,13 @@ def read_message(stdout: IO[bytes]) -> dict[str, Any]:
             return message
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process itself has used: steady where wall time is not."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(work: Callable[[], object]) -> float:
     began = time.perf_counter()
     work()
@@ -181,13 +188,19 @@ def main() -> int:
             server.send("initialized", {}, notify=True)
             run_trues(server, workspace)  # warm-up: imports, first spawns
         spawns: dict[str, list[float]] = {name: [] for name in [*servers, "xargs -P 8"]}
+        cpu: dict[str, list[float]] = {name: [] for name in servers}
         for _ in range(args.n):
             for name, server in servers.items():
+                before = cpu_seconds(server.proc.pid)
                 spawns[name].append(timed(lambda s=server: run_trues(s, workspace)))  # type: ignore[misc]
+                cpu[name].append((cpu_seconds(server.proc.pid) - before) / 200)
             spawns["xargs -P 8"].append(timed(xargs_trues))
         for server in servers.values():
             server.close()
         report("1. 200 x true, maxParallel 8 (target <= 1.5x xargs)", spawns, "xargs -P 8")
+        print("   the server's own CPU per step (median):")
+        for name, per_step in cpu.items():
+            print(f"  {name:<22} {statistics.median(per_step) * 1e6:8.0f} µs")
 
         firsts: dict[str, list[float]] = {name: [] for name in trees}
         for _ in range(args.n):

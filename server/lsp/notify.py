@@ -62,6 +62,8 @@ class RunNotifier:
                 "runId": event.run_id,
                 "goal": event.goal,
                 "workDoneToken": self.progress.token,
+                "workspace": str(event.workspace),
+                "dryRun": self._dry_run,
             }
             self._session.notify(wire.RUN_STARTED, started)
         elif isinstance(event, events.PlanReady):

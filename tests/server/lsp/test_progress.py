@@ -66,7 +66,13 @@ async def test_progress_on_the_clients_token(
     assert result["status"] == "failed"
     check_progress(client.progress_reports[token], "explicit steps", "failed", steps=2)
     (started,) = notes_of(client, "agent/runStarted", result["runId"])
-    assert started == {"runId": result["runId"], "goal": "explicit", "workDoneToken": token}
+    assert started == {
+        "runId": result["runId"],
+        "goal": "explicit",
+        "workDoneToken": token,
+        "workspace": str(tmp_path),
+        "dryRun": False,
+    }
 
 
 async def test_progress_on_a_server_created_token(client: AgentClient, tmp_path: Path) -> None:
