@@ -62,11 +62,13 @@ def parse(src: str) -> Source:
     return Source(root, data)
 
 
-def error_text(source: Source, node: Node) -> str:
-    """A short description of where ``node``'s subtree fails to parse."""
-    bad = _first_error(node)
+def error_text(source: Source) -> str | None:
+    """A short description of where the script fails to parse; None when it parses. Errors
+    inside a here-document's text are not errors (tree-sitter misreads some bodies, such as
+    one starting with a backslash, while the text is all the shell ever sees)."""
+    bad = _first_error(source, source.root)
     if bad is None:
-        return "the command does not parse as shell"
+        return None
     if bad.is_missing:
         return f"the command does not parse as shell (missing {bad.type!r})"
     line = source.data[: bad.start_byte].count(b"\n") + 1
@@ -75,12 +77,29 @@ def error_text(source: Source, node: Node) -> str:
     return f"the command does not parse as shell (line {line}{where})"
 
 
-def _first_error(node: Node) -> Node | None:
+def heredoc_body_span(source: Source, node: Node) -> tuple[int, int] | None:
+    """(start, end) bytes of a here-document redirection's text, from the line after its
+    marker to its end marker."""
+    start = next((c for c in node.named_children if c.type == "heredoc_start"), None)
+    end = next((c for c in node.named_children if c.type == "heredoc_end"), None)
+    if start is None:
+        return None
+    newline = source.data.find(b"\n", start.end_byte)
+    if newline < 0:
+        return None
+    return newline + 1, end.start_byte if end is not None else len(source.data)
+
+
+def _first_error(source: Source, node: Node) -> Node | None:
+    if not (node.has_error or node.is_missing):
+        return None
     if node.type == "ERROR" or node.is_missing:
         return node
+    span = heredoc_body_span(source, node) if node.type == "heredoc_redirect" else None
     for child in node.children:
-        if child.has_error or child.is_missing:
-            found = _first_error(child)
-            if found is not None:
-                return found
+        if span is not None and span[0] <= child.start_byte < span[1]:
+            continue
+        found = _first_error(source, child)
+        if found is not None:
+            return found
     return None

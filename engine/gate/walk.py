@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from engine.gate.analysis import MAX_DEPTH, Analysis, Feed, Invocation, Redirect, State
 from engine.gate.base import BOTH
-from engine.gate.syntax import Source, TooLarge, error_text, parse
+from engine.gate.syntax import Source, TooLarge, error_text, heredoc_body_span, parse
 from engine.gate.variables import judge_variable
 from engine.gate.words import Value, Word, make_word, plain_word
 
@@ -106,9 +106,10 @@ class Walker(Analysis):
             self.add("unknown", str(exc))
             return
         self.source = source
-        if source.root.has_error:
+        problem = error_text(source) if source.root.has_error else None
+        if problem is not None:
             self.current = None
-            self.add("unknown", error_text(source, source.root))
+            self.add("unknown", problem)
         self._collect_functions(source, source.root)
         self._statements(source.root.children, None)
         self.current = current
@@ -348,8 +349,6 @@ class Walker(Analysis):
         self._apart(lambda: self._function_body(function, self.source, body), spawn=False)
 
     def _function_body(self, name: str, source: Source | None, body: Node) -> None:
-        if any(called == name for called, _ in self.calls):
-            return
         saved = self.source
         self.calls.append((name, self.spawning))
         self.source = source
@@ -474,21 +473,52 @@ class Walker(Analysis):
             self.read(target, f"redirect {redirect.op}")
 
     def _heredoc(self, node: Node) -> Feed:
+        """A here-document's text, read from the source between its line and its end marker
+        (tree-sitter's body node is not always right: a body starting with `\\` comes out as
+        words). Unquoted, its substitutions run when it is read, and expansions make it
+        computed."""
         assert self.source is not None
+        source = self.source
         start = next((c for c in node.named_children if c.type == "heredoc_start"), None)
-        body = next((c for c in node.named_children if c.type == "heredoc_body"), None)
-        quoted = start is not None and any(q in self.source.text(start) for q in "'\"\\")
-        if body is None:
+        span = heredoc_body_span(source, node)
+        if start is None or span is None:
             return Feed("text", text="")
-        text = self.source.text(body)
+        first, stop = span
+        begin = max([first, *(e for e in self._heredoc_ends(source) if first <= e < stop)])
+        text = source.slice(begin, stop)
         if node.children and node.children[0].type == "<<-":
             text = "\n".join(line.lstrip("\t") for line in text.split("\n"))
-        if quoted:
+        if any(q in source.text(start) for q in "'\"\\"):
             return Feed("text", text=text)
-        expansions = [c for c in body.named_children if c.type != "heredoc_content"]
-        for child in expansions:
-            self.word(child)  # its substitutions run when the here-document is read
-        return Feed("text", text=None if expansions else text.replace("\\\n", ""))
+        if "$" not in text and "`" not in text:
+            return Feed("text", text=text.replace("\\\n", ""))
+        self._text_substitutions('"' + text.replace('"', '\\"') + '"')
+        return Feed("text", text=None)
+
+    def _heredoc_ends(self, source: Source) -> list[int]:
+        """Where the here-documents of a script end (past their end marker's line)."""
+        ends: list[int] = []
+        stack = [source.root]
+        while stack:
+            node = stack.pop()
+            if node.type == "heredoc_end":
+                ends.append(node.end_byte + 1)
+            stack.extend(node.children)
+        return ends
+
+    def _text_substitutions(self, text: str) -> None:
+        """Walk the command substitutions of a double-quoted string given as text."""
+        try:
+            parsed = parse(text)
+        except TooLarge as exc:
+            self.add("unknown", str(exc))
+            return
+        saved = self.source
+        self.source = parsed
+        try:
+            self._substitutions(parsed.root)
+        finally:
+            self.source = saved
 
     # --- simple commands -------------------------------------------------------------------
 
