@@ -149,9 +149,7 @@ def test_a_checkpoint_of_named_paths(workspace: Path) -> None:
     assert (workspace / "notes.txt").read_text() == "outside the scope\n"
 
 
-def test_a_link_planted_by_the_run_is_not_written_through(
-    workspace: Path, tmp_path: Path
-) -> None:
+def test_a_link_planted_by_the_run_is_not_written_through(workspace: Path, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     point = Checkpoint.take(workspace, "run-5")
@@ -168,9 +166,7 @@ def test_a_link_planted_by_the_run_is_not_written_through(
         assert (workspace / "src" / "main.py").read_text() == main
 
 
-def test_large_files_are_skipped_not_lost(
-    workspace: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_large_files_are_skipped_not_lost(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(checkpoint, "MAX_FILE_BYTES", 10)
     (workspace / "big.bin").write_bytes(b"x" * 100)
     point = Checkpoint.take(workspace, "run-6")

@@ -22,9 +22,7 @@ from engine.gate.base import GateContext
 from engine.gate.rules import RuleGate
 from engine.models import RunCliStep
 
-SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 GATES = (RuleGate(), RuleGate(GateContext(sandbox="bwrap")))
 
 
@@ -171,7 +169,7 @@ def full(node: Node | Atom, style: Style) -> str:
 
 def verdicts(cmd: str, workspace: Path) -> list[tuple[str, str]]:
     step = RunCliStep.model_construct(kind="runCli", cmd=cmd)
-    found = []
+    found: list[tuple[str, str]] = []
     for gate in GATES:
         verdict = gate.assess(step, workspace)
         found.append((verdict.risk.level, verdict.decision))
