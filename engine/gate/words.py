@@ -186,6 +186,11 @@ class _Builder:
                 self._walk_substitutions(child)
 
     def word(self, shown: str) -> Word:
+        if len(self.pieces) == 1 and len(self.pieces[0].alternatives) == 1:
+            scratch = self.pieces[0].alternatives[0]
+            if not any(c in scratch for c in "\\{*?["):  # the common case: a plain word
+                text = scratch if not self.pieces[0].dynamic else shown
+                return Word(text, (scratch,), self.pieces[0].dynamic, quoted=self.quoted)
         dynamic = any(piece.dynamic for piece in self.pieces)
         combos = 1
         for piece in self.pieces:
@@ -230,7 +235,7 @@ def _escape(text: str, chars: frozenset[str]) -> str:
 
 
 def _unescape(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text, flags=re.S)
+    return re.sub(r"\\(.)", r"\1", text, flags=re.S) if "\\" in text else text
 
 
 def _unescape_dquoted(text: str) -> str:

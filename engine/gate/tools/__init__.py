@@ -5,7 +5,8 @@ rates ``low`` only what it understands completely.
 Where each kind of tool lives: ``readers`` (print and read), ``files`` (create, change, delete),
 ``archives``, ``scripts`` (sed, awk), ``find``, ``wrappers`` (env, sudo, xargs ... and commands
 that detach), ``builtins`` (cd, eval, source, alias ...), ``code`` (shells, interpreters),
-``projects`` (builders, test runners, linters, formatters), ``packages`` (package managers),
+``projects`` (builders, test runners, linters, formatters), ``packages`` and ``toolchains``
+(package managers),
 ``git``, ``system`` (processes, machine, disks, accounts, network clients).
 """
 
@@ -29,6 +30,7 @@ from engine.gate.tools.projects import PROJECT_TOOLS
 from engine.gate.tools.readers import READERS
 from engine.gate.tools.scripts import SCRIPT_TOOLS
 from engine.gate.tools.system import SYSTEM_TOOLS, disk
+from engine.gate.tools.toolchains import TOOLCHAINS
 from engine.gate.tools.wrappers import WRAPPERS
 from engine.gate.walk import Walker
 
@@ -45,13 +47,14 @@ TOOLS: dict[str, Handler] = {
     **CODE_TOOLS,
     **PROJECT_TOOLS,
     **PACKAGE_TOOLS,
+    **TOOLCHAINS,
     **SYSTEM_TOOLS,
     **BUILTINS,
     "git": git,
 }
 # Project tools a workspace installs for itself (`.venv/bin/pytest`, `node_modules/.bin/tsc`):
 # named by their path there, they are judged as the tool.
-INSTALLABLE = frozenset(PROJECT_TOOLS) | frozenset(PACKAGE_TOOLS)
+INSTALLABLE = frozenset(PROJECT_TOOLS) | frozenset(PACKAGE_TOOLS) | frozenset(TOOLCHAINS)
 # Where programs named by an absolute path are the system's own (so `/usr/bin/rm` is rm).
 SYSTEM_BINS = ("/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/", "/usr/local/bin/", "/usr/local/sbin/")
 # Folders inside a workspace that hold its own installed tools: a virtual environment's bin

@@ -294,17 +294,7 @@ PYTHON_MODULES: dict[str, tuple[str, str]] = {
         ("medium", "runs the project's tests"),
     ),
     **dict.fromkeys(
-        (
-            "mypy",
-            "pyright",
-            "flake8",
-            "pylint",
-            "pyflakes",
-            "pycodestyle",
-            "pydocstyle",
-            "bandit",
-            "vulture",
-        ),
+        names("mypy pyright flake8 pylint pyflakes pycodestyle pydocstyle bandit vulture"),
         ("medium", "checks the project's code"),
     ),
     **dict.fromkeys(
@@ -317,17 +307,9 @@ PYTHON_MODULES: dict[str, tuple[str, str]] = {
     ),
     **dict.fromkeys(("venv", "virtualenv"), ("medium", "creates a virtual environment")),
     **dict.fromkeys(
-        (
-            "json.tool",
-            "site",
-            "sysconfig",
-            "platform",
-            "this",
-            "tokenize",
-            "pydoc_data",
-            "calendar",
-            "uuid",
-            "base64",
+        names(
+            """json.tool site sysconfig platform this tokenize pydoc_data calendar uuid
+            base64"""
         ),
         ("low", "prints information"),
     ),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.gate.analysis import Invocation
-from engine.gate.base import BOTH, Widening
+from engine.gate.base import BOTH, Widening, names
 from engine.gate.tools.grammar import Handler
 from engine.gate.variables import judge_variable
 from engine.gate.walk import Walker
@@ -197,20 +197,7 @@ PROJECTS: dict[str, Project] = {
         ),
     ),
     **dict.fromkeys(
-        (
-            "jest",
-            "vitest",
-            "mocha",
-            "ava",
-            "karma",
-            "jasmine",
-            "tap",
-            "phpunit",
-            "rspec",
-            "ctest",
-            "playwright",
-            "cypress",
-        ),
+        names("jest vitest mocha ava karma jasmine tap phpunit rspec ctest playwright cypress"),
         Project(
             "medium",
             _TESTS,
@@ -230,18 +217,9 @@ PROJECTS: dict[str, Project] = {
         ),
     ),
     **dict.fromkeys(
-        (
-            "mypy",
-            "dmypy",
-            "pyright",
-            "basedpyright",
-            "flake8",
-            "pylint",
-            "pyflakes",
-            "pycodestyle",
-            "pydocstyle",
-            "bandit",
-            "pyre",
+        names(
+            """mypy dmypy pyright basedpyright flake8 pylint pyflakes pycodestyle pydocstyle
+            bandit pyre"""
         ),
         Project(
             "medium",
@@ -253,16 +231,7 @@ PROJECTS: dict[str, Project] = {
         ),
     ),
     **dict.fromkeys(
-        (
-            "shellcheck",
-            "hadolint",
-            "yamllint",
-            "markdownlint",
-            "actionlint",
-            "vale",
-            "cspell",
-            "typos",
-        ),
+        names("shellcheck hadolint yamllint markdownlint actionlint vale cspell typos"),
         Project("low", "checks files", values=_set("-f -c --config -s -e -x")),
     ),
     "codespell": Project(
@@ -333,22 +302,7 @@ PROJECTS: dict[str, Project] = {
         ),
     ),
     **dict.fromkeys(
-        (
-            "gcc",
-            "g++",
-            "cc",
-            "c++",
-            "clang",
-            "clang++",
-            "rustc",
-            "zig",
-            "ghc",
-            "swiftc",
-            "kotlinc",
-            "scalac",
-            "nvcc",
-            "go-build",
-        ),
+        names("gcc g++ cc c++ clang clang++ rustc zig ghc swiftc kotlinc scalac nvcc go-build"),
         Project(
             "medium",
             "compiles code",
@@ -367,20 +321,9 @@ PROJECTS: dict[str, Project] = {
         outputs=_set("-d -s -h"),
     ),
     **dict.fromkeys(
-        (
-            "esbuild",
-            "webpack",
-            "vite",
-            "rollup",
-            "parcel",
-            "babel",
-            "swc",
-            "tsup",
-            "next",
-            "nuxt",
-            "astro",
-            "ng",
-            "vue-cli-service",
+        names(
+            """esbuild webpack vite rollup parcel babel swc tsup next nuxt astro ng vue-cli-
+            service"""
         ),
         Project(
             "medium",
