@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from engine.gate.base import BOTH, NONE, Command, Finding, SandboxKind, Widening
-from engine.gate.places import SCRATCH, Locator, Place, is_build_output, secret_in
+from engine.gate.places import DEVICES, SCRATCH, Locator, Place, is_build_output, secret_in
 from engine.gate.words import Value, Word
 from engine.models import RiskLevel
 from engine.paths import editor_executed, write_path_problem
@@ -177,6 +177,10 @@ class Analysis:
         if facts is not None:
             facts.options |= names
 
+    def script(self, text: str, what: str, arguments: list[Word] | None = None) -> None:
+        """Judge ``text`` as a script another shell runs (the walk, a subclass, does this)."""
+        raise NotImplementedError
+
     # --- paths ----------------------------------------------------------------------------
 
     def places(
@@ -209,6 +213,9 @@ class Analysis:
                 self.add("high", f"{what} reads {place.shown!r}, a path computed at run time")
                 continue
             full = place.path if place.kind != "inside" else f"{self.locator.root}/{place.path}"
+            if DEVICES.match(full):
+                self.add("high", f"{what} reads the device {place.shown} (everything on it)")
+                continue
             secret = secret_in(self.locator.home_based(full), bulk=bulk)
             if secret is None and place.kind == "inside":
                 secret = secret_in(place.path, bulk=False)

@@ -79,13 +79,18 @@ SECRET_STORES = (
     "~/.config/gh",
     "~/.azure",
     "~/.password-store",
+    "/proc/*/environ",
+    "/proc/*/mem",
+    "/proc/*/root",
     "/etc/shadow",
     "/etc/gshadow",
     "/etc/ssh",
     "/etc/sudoers",
 )
 SECRET_NAMES = ("id_rsa", "id_ed25519", "id_ecdsa", "id_dsa")  # matched as *name*
-DEVICES = re.compile(r"/dev/(sd|nvme|hd|vd|xvd|mmcblk|disk|dm-|md|loop|mapper/|sr|nbd|zram|mtd)")
+DEVICES = re.compile(
+    r"/dev/(sd|nvme|hd|vd|xvd|mmcblk|disk|dm-|md|loop|mapper/|sr|nbd|zram|mtd|mem$|kmem$|port$)"
+)
 _HOME_DIRS = re.compile(r"^(?:~[^/]*|/root|/home(?:/[^/]+)?|/Users(?:/[^/]+)?)(?=/|$)")
 
 
@@ -241,6 +246,12 @@ def is_build_output(rel: str) -> bool:
     return any(fnmatchcase(parts[-1], pattern) for pattern in BUILD_FILES)
 
 
+def _either_matches(store_part: str, path_part: str) -> bool:
+    """A part of a store's path (``*`` for any process) against a part of a path (which may be
+    a glob itself, ``~/.ss?``)."""
+    return fnmatchcase(store_part, path_part) or fnmatchcase(path_part, store_part)
+
+
 def secret_in(path: str, *, bulk: bool) -> tuple[str, bool] | None:
     """(secret store, whole) when ``path`` (absolute or ``~``-based; may be a glob) is in one,
     or names a private key; with ``bulk`` (a reader of whole trees), also (store, False) when
@@ -249,7 +260,7 @@ def secret_in(path: str, *, bulk: bool) -> tuple[str, bool] | None:
     if parts[0] in ("", "~"):
         for store in SECRET_STORES:
             want = store.split("/")
-            if (bulk or len(parts) >= len(want)) and all(map(fnmatchcase, want, parts)):
+            if (bulk or len(parts) >= len(want)) and all(map(_either_matches, want, parts)):
                 return store, len(parts) >= len(want)
     name = parts[-1]
     if not name.endswith(".pub") and any(key in name for key in SECRET_NAMES):

@@ -52,6 +52,11 @@ RUNS_CODE_PREFIXES = (
     "YARN_",
     "PNPM_",
 )
+# Hold a command line that programs run with a shell: judged as a script too.
+COMMAND_LINES = names(
+    """GIT_SSH_COMMAND PROMPT_COMMAND EDITOR VISUAL PAGER GIT_PAGER GIT_EDITOR MANPAGER
+    GIT_SEQUENCE_EDITOR SUDO_EDITOR"""
+)
 # Send network traffic through another host.
 PROXIES = re.compile(r"(?i)(https?|ftp|all|no)_proxy")
 # Change how this shell itself finds and runs commands or splits words.
@@ -82,6 +87,8 @@ def judge_variable(a: Analysis, name: str, value: Word, tool: str | None, *, she
             f"{shown}{where}: this variable makes programs load or run other code or configuration",
             held_by=BOTH,
         )
+        if name in COMMAND_LINES and value.literal is not None:
+            a.script(value.literal, f"${name}")
     elif PROXIES.fullmatch(name):
         a.add("high", f"{shown}{where}: sends network traffic through another host", held_by=BOTH)
     elif not shell and not name.islower():

@@ -17,7 +17,7 @@ from engine.gate.analysis import MAX_DEPTH, Feed, State
 from engine.gate.base import BOTH
 from engine.gate.commands import REDIRECTS, Commands, Scope, fields
 from engine.gate.syntax import Source, TooLarge, error_text, parse
-from engine.gate.words import Value
+from engine.gate.words import Value, Word
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -35,12 +35,16 @@ class Walker(Commands):
     def analyse(self, text: str) -> None:
         self._parse_and_walk(text)
 
-    def script(self, text: str, what: str) -> None:
-        """A script run by another shell process: a fresh scope and fresh variables."""
+    def script(self, text: str, what: str, arguments: list[Word] | None = None) -> None:
+        """A script run by another shell process: a fresh scope and fresh variables, but for
+        its positional parameters (``sh -c 'rm -rf "$1"' sh ~``: ``arguments`` are $0, $1 ...)."""
         if not self._deeper(what):
             return
         saved = (self.scope, self.state.variables, self.source)
         self.scope, self.state.variables = Scope(), {}
+        for index, word in enumerate((arguments or [])[:10]):
+            known = None if word.dynamic else tuple((v, word.glob) for v in word.values)
+            self.state.variables[str(index)] = known
         try:
             self._parse_and_walk(text)
         finally:

@@ -220,14 +220,14 @@ def make_word(node: Node, source: Source, env: WordEnv) -> Word:
 
 
 def _plain_variable(node: Node) -> str | None:
-    """``x`` for ``$x`` and ``${x}``; None for ``${x:-y}``, ``$1``, ``${#x}`` and the like."""
+    """``x`` for ``$x``, ``${x}`` and ``$1``; None for ``${x:-y}``, ``${#x}`` and the like."""
     named = node.named_children
     if len(named) != 1 or named[0].type != "variable_name":
         return None
     if node.type == "expansion" and node.child_count != 3:  # `${`, name, `}` and nothing else
         return None
     text = named[0].text
-    return text.decode() if text is not None and not text.isdigit() else None
+    return text.decode() if text is not None else None
 
 
 def _escape(text: str, chars: frozenset[str]) -> str:

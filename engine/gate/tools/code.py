@@ -123,7 +123,7 @@ def shell(a: Walker, inv: Invocation) -> None:
             )
         else:
             a.add("low", f"{name} -c: runs a script (analysed)")
-            a.script(script.literal, what)
+            a.script(script.literal, what, rest[1:])
     elif has_c:
         a.add("high", f"{name} -c without a script", held_by=BOTH)
     elif rest and not reads_stdin and rest[0].literal not in STDIN_NAMES:

@@ -272,11 +272,26 @@ def _config(g: Args) -> Act:
                GIT_WRITE)  # fmt: skip
 
 
+COMMAND_KEYS = names(
+    """core.editor core.pager core.sshcommand core.fsmonitor core.askpass sequence.editor
+    diff.external gpg.program uploadpack.packobjectshook credential.helper"""
+)
+COMMAND_KEY_ENDS = (".textconv", ".clean", ".smudge", ".process", ".driver", ".command", ".cmd")
+
+
 def config_value(a: Walker, text: str) -> None:
-    """An alias whose value starts with ``!`` is a shell command: judge it."""
+    """Settings whose value is a shell command (an alias starting with ``!``, core.pager,
+    a diff driver's textconv ...): judge the command."""
     key, _, value = text.partition("=")
-    if key.lower().startswith("alias.") and value.startswith("!"):
-        a.script(value[1:], f"git alias {key[6:]}")
+    key = key.lower()
+    if key.startswith("alias.") and not value.startswith("!"):
+        return
+    if (
+        key.startswith(("alias.", "pager."))
+        or key in COMMAND_KEYS
+        or key.endswith(COMMAND_KEY_ENDS)
+    ):
+        a.script(value.removeprefix("!"), f"git setting {key}")
 
 
 _SPECIAL: dict[str, Callable[[Args], Act]] = {

@@ -46,12 +46,14 @@ class Project:
     dirs: frozenset[str] = frozenset()
     operands: str = "paths"
     widen: frozenset[Widening] = frozenset()
+    code: frozenset[str] = frozenset()  # options whose value is code it runs (make -f)
+    code_operands: bool = False  # operands are code it runs (a test runner's test files)
 
 
 def _split(args: list[Word], spec: Project) -> tuple[list[tuple[str, Word | None]], list[Word]]:
     """(options with their values, operands): a listed option takes the next word unless its
     value is attached (``--out=x``, ``-ox``)."""
-    takes = spec.values | spec.outputs | spec.reads | spec.deletes | spec.dirs
+    takes = spec.values | spec.outputs | spec.reads | spec.deletes | spec.dirs | spec.code
     options: list[tuple[str, Word | None]] = []
     operands: list[Word] = []
     i = 0
@@ -131,6 +133,10 @@ def run_project(
             a.read(value, f"{inv.name} {name}")
         elif name in spec.deletes:
             a.delete(value, f"{inv.name} {name}", recursive=True)
+        elif name in spec.code:
+            code_from(a, f"{inv.name} {name}", [value])
+    if spec.code_operands:
+        code_from(a, inv.name, operands)
     for word in operands:
         if spec.operands == "data":
             if "=" in word.text and word.text.partition("=")[0].isidentifier():
@@ -145,6 +151,16 @@ def run_project(
     return operands
 
 
+def code_from(a: Walker, what: str, words: list[Word]) -> None:
+    """``what`` runs code from ``words``: from outside the workspace, that is someone else's."""
+    for word in words:
+        for place in a.places(word):
+            if place.kind in ("outside", "scratch", "computed"):
+                where = "a path computed at run time" if place.kind == "computed" else "outside"
+                a.add("high", f"{what} runs code from {place.shown} ({where} the workspace)",
+                      held_by=BOTH)  # fmt: skip
+
+
 _TESTS = "runs the project's tests"
 _BUILD = "runs the project's build"
 _LINT = "checks the project's code with its configured plugins"
@@ -157,12 +173,12 @@ PROJECTS: dict[str, Project] = {
             "runs the project's build (its Makefile)",
             operands="data",
             values=_set(
-                "-f --file --makefile -I --include-dir -j --jobs -l --load-average -o "
+                "-I --include-dir -j --jobs -l --load-average -o "
                 "--old-file --assume-old -W --what-if --new-file --assume-new -O "
                 "--output-sync -E --eval"
             ),
             dirs=_set("-C --directory"),
-            reads=_set("-f --file --makefile"),
+            code=_set("-f --file --makefile"),
         ),
     ),
     "cmake": Project(
@@ -194,6 +210,7 @@ PROJECTS: dict[str, Project] = {
                 "--junitxml --junit-xml --resultlog --result-log --report-log --cov-config"
             ),
             deletes=_set("--basetemp"),
+            code_operands=True,
         ),
     ),
     **dict.fromkeys(
@@ -202,6 +219,7 @@ PROJECTS: dict[str, Project] = {
             "medium",
             _TESTS,
             operands="data",
+            code_operands=True,
             values=_set("-t -c --config"),
             outputs=_set("--outputFile --output-file -o"),
         ),

@@ -15,7 +15,7 @@ from engine.gate.analysis import Invocation
 from engine.gate.base import BOTH, BWRAP, Widening, names
 from engine.gate.tools.grammar import Handler, grammar, parse_args
 from engine.gate.walk import Walker
-from engine.gate.words import plain_word
+from engine.gate.words import Word, plain_word
 
 __all__ = ["SYSTEM_TOOLS"]
 
@@ -259,15 +259,20 @@ def remote(a: Walker, inv: Invocation) -> None:
         a.add("high", f"{inv.name}: -o ProxyCommand runs a local command", held_by=BOTH)
     if inv.name in ("scp", "rsync", "sftp"):
         operands = [w for w in inv.args if not w.text.startswith("-")]
-        local = [w for w in operands if not re.match(r"^[^/]*:", w.text)]
-        for word in local[:-1]:
-            a.read(word, inv.name, bulk=True)
-        if operands and local and local[-1] is operands[-1]:
-            a.write(operands[-1], inv.name, verb="copies into")
+        *sources, destination = operands or [plain_word("")]
+        for word in sources:
+            if not _remote_path(word):
+                a.read(word, inv.name, bulk=True)
+        if operands[1:] and not _remote_path(destination):
+            a.write(destination, inv.name, verb="copies into")
         if inv.name == "rsync" and any(
             t.startswith(("-e", "--rsh", "--rsync-path")) for t in texts
         ):
             a.add("high", "rsync -e: runs a command to connect", held_by=BOTH)
+
+
+def _remote_path(word: Word) -> bool:
+    return re.match(r"^[^/]*:", word.text) is not None
 
 
 def rsync(a: Walker, inv: Invocation) -> None:

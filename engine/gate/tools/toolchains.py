@@ -25,7 +25,7 @@ from engine.gate.tools.packages import (
     announce,
     words_of,
 )
-from engine.gate.tools.projects import Project, run_project
+from engine.gate.tools.projects import Project, code_from, run_project
 from engine.gate.walk import Walker
 
 __all__ = ["TOOLCHAINS"]
@@ -162,6 +162,10 @@ def go(a: Walker, inv: Invocation) -> None:
     if sub == "clean" and {"-cache", "-modcache", "-testcache", "-fuzzcache"} & set(options):
         act = Act("high", "deletes Go's caches outside the workspace")
     announce(a, inv, sub, act)
+    if sub in ("run", "test", "build", "vet", "generate", "install"):
+        code_from(
+            a, f"go {sub}", [w for w in operands[1:] if "/" in w.text or w.text.endswith(".go")]
+        )
     outputs = [inv.args[i + 1] for i, w in enumerate(inv.args[:-1]) if w.text == "-o"]
     for word in outputs:
         a.write(word, f"go {sub} -o")
