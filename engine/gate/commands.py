@@ -9,11 +9,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, cast
 
-from engine.gate.analysis import Analysis, Feed, Invocation, Redirect
+from engine.gate.analysis import MAX_DEPTH, Analysis, Feed, Invocation, Redirect
 from engine.gate.base import BOTH
 from engine.gate.syntax import Source, TooLarge, heredoc_body_span, parse
 from engine.gate.variables import judge_variable
-from engine.gate.words import Value, Word, make_word, plain_word
+from engine.gate.words import OPAQUE, Value, Word, make_word, plain_word
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -115,8 +115,14 @@ class Commands(Analysis):
                 continue
             if child.type in ("command_substitution", "process_substitution"):
                 self.substitution(child)
+            elif child.type in OPAQUE and self.source is not None:
+                self.opaque(self.source.text(child))
             else:
                 self._substitutions(child)
+
+    def opaque(self, text: str) -> None:
+        if "$(" in text or "`" in text or "<(" in text or ">(" in text:
+            self._text_substitutions('"' + text.replace('"', '\\"') + '"')
 
     def _redirects(
         self, nodes: list[Node], inv: Invocation | None, feed: Feed | None, *, judge: bool = True
@@ -202,6 +208,9 @@ class Commands(Analysis):
 
     def _text_substitutions(self, text: str) -> None:
         """Walk the command substitutions of a double-quoted string given as text."""
+        if self.depth >= MAX_DEPTH:
+            self.add("unknown", "substitutions nested too deeply to analyse")
+            return
         try:
             parsed = parse(text)
         except TooLarge as exc:
@@ -209,10 +218,12 @@ class Commands(Analysis):
             return
         saved = self.source
         self.source = parsed
+        self.depth += 1
         try:
             self._substitutions(parsed.root)
         finally:
             self.source = saved
+            self.depth -= 1
 
     def _command(self, node: Node, feed: Feed | None, extra: list[Node]) -> None:
         words: list[Word] = []

@@ -27,6 +27,8 @@ Value = tuple[str, bool]  # (text, has glob characters)
 _ACTIVE = frozenset("*?[{},~")  # characters that mean something unquoted in a word
 _GLOB = frozenset("*?[")
 _SUBSTITUTIONS = ("command_substitution", "process_substitution")
+# Nodes whose text tree-sitter does not parse further, though the shell expands it.
+OPAQUE = frozenset({"regex", "word", "extglob_pattern"})
 _ANSI = {
     "a": "\a",
     "b": "\b",
@@ -77,6 +79,10 @@ class WordEnv(Protocol):
 
     def substitution(self, node: Node) -> str | None:
         """Analyse a command or process substitution; its output when known (``.`` for pwd)."""
+
+    def opaque(self, text: str) -> None:
+        """Analyse the substitutions in text tree-sitter left unparsed (a pattern in ``${x#...}``,
+        a regular expression in ``[[ =~ ]]``)."""
 
 
 @dataclass(slots=True)
@@ -182,6 +188,8 @@ class _Builder:
         for child in node.named_children:
             if child.type in _SUBSTITUTIONS:
                 self.env.substitution(child)
+            elif child.type in OPAQUE:
+                self.env.opaque(self.source.text(child))
             else:
                 self._walk_substitutions(child)
 

@@ -71,6 +71,7 @@ WRAPPERS_TABLE: dict[str, Wrapper] = {
     ),
     "ionice": Wrapper(grammar("t", "cnp", any_long=True, posix=True), functions=False),
     "nohup": Wrapper(grammar(posix=True), functions=False),
+    "coproc": Wrapper(grammar(posix=True)),  # runs its command alongside the shell
     "stdbuf": Wrapper(
         grammar("", "ioe", "", "--input --output --error", posix=True), functions=False
     ),
