@@ -167,23 +167,18 @@ class _Store:
             stale = [p for p in indexed if p not in wanted]
         else:
             stale = [p for p in paths if p not in wanted and p in set(indexed)]
+        # update-index, not add: explicit paths without pathspec matching, and the stat data
+        # in the index spares files that did not change from being read again
         if stale:
-            self.git(
-                "rm",
-                "-q",
-                "--cached",
-                "--ignore-unmatch",
-                "--pathspec-from-file=-",
-                "--pathspec-file-nul",
-                stdin=_nul(stale),
-            )
+            self.git("update-index", "--force-remove", "-z", "--stdin", stdin=_nul(stale))
         if present:
             self.git(
-                "add",
-                "-f",
-                "-A",
-                "--pathspec-from-file=-",
-                "--pathspec-file-nul",
+                "update-index",
+                "--add",
+                "--remove",
+                "--replace",
+                "-z",
+                "--stdin",
                 stdin=_nul(present),
             )
         tree = self.git("write-tree").decode().strip()
