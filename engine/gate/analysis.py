@@ -20,6 +20,7 @@ from engine.paths import editor_executed, write_path_problem
 
 __all__ = ["Analysis", "Feed", "Invocation", "Redirect", "State"]
 
+AGENT_CONFIG = frozenset({".agent/policy.toml", ".agent/goals.toml"})  # what later runs obey
 MAX_DEPTH = 12  # nested sh -c, substitutions and function calls before we give up: unknown
 Cwd = frozenset[str] | None  # the directories a command may run in; None: computed
 
@@ -240,6 +241,14 @@ class Analysis:
                 self._elsewhere(place, what, verb)
 
     def _write_inside(self, place: Place, what: str, verb: str) -> None:
+        if place.path.lower() in AGENT_CONFIG:
+            self.add(
+                "high",
+                f"{what} {verb} {place.path}: agentd's own goals or policy for this workspace",
+                changes=True,
+                revertible=True,
+            )
+            return
         if editor_executed(place.path):
             self.add(
                 "high",

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.gate.analysis import AGENT_CONFIG
 from engine.gate.base import LEVEL_ORDER, Command, Finding, GateContext, Verdict
 from engine.gate.decide import decide
 from engine.models import Risk, RiskLevel, RunCliStep, WriteFileStep
@@ -97,6 +98,15 @@ def assess_write_findings(rel_path: str, workspace: Path) -> list[Finding]:
     if problem:
         return [
             Finding("critical", f"{rel_path!r} resolves to {real_rel!r}: {problem}", changes=True)
+        ]
+    if real_rel.lower() in AGENT_CONFIG:
+        return [
+            Finding(
+                "high",
+                f"write {rel_path}: agentd's own goals or policy for this workspace",
+                changes=True,
+                revertible=True,
+            )
         ]
     if editor_executed(rel_path) or editor_executed(real_rel):
         return [

@@ -27,7 +27,7 @@ from engine.gate.tools.git import git
 from engine.gate.tools.grammar import Handler, table_tool
 from engine.gate.tools.packages import PACKAGE_TOOLS
 from engine.gate.tools.projects import PROJECT_TOOLS
-from engine.gate.tools.readers import READERS
+from engine.gate.tools.readers import PAGERS, READERS
 from engine.gate.tools.scripts import SCRIPT_TOOLS
 from engine.gate.tools.system import SYSTEM_TOOLS, disk
 from engine.gate.tools.toolchains import TOOLCHAINS
@@ -39,6 +39,7 @@ __all__ = ["TOOLS", "is_command", "judge"]
 TOOLS: dict[str, Handler] = {
     **{name: table_tool(tool) for name, tool in READERS.items()},
     **{name: table_tool(READERS["cat"]) for name in DECOMPRESSING_READERS},
+    **PAGERS,
     **FILE_TOOLS,
     **ARCHIVE_TOOLS,
     **SCRIPT_TOOLS,

@@ -7,10 +7,12 @@ they are.
 
 from __future__ import annotations
 
-from engine.gate.base import names
-from engine.gate.tools.grammar import Grammar, Tool, grammar
+from engine.gate.analysis import Invocation
+from engine.gate.base import BOTH, names
+from engine.gate.tools.grammar import Grammar, Handler, Tool, grammar, table_tool
+from engine.gate.walk import Walker
 
-__all__ = ["READERS"]
+__all__ = ["PAGERS", "READERS"]
 
 
 def _reader(g: Grammar, what: str = "reads files") -> Tool:
@@ -213,15 +215,6 @@ READERS: dict[str, Tool] = {
     "file": _reader(
         grammar("bcdEhikLlNnprsSvz0", "eFfmP", any_long=True, means={"-f": "read", "-m": "read"})
     ),
-    "less": _reader(
-        grammar(
-            "aABcCdeEfFgGiIJKLmMnNqQrRsSuUVwWX~",
-            "bhjkoOpPtTxyz",
-            any_long=True,
-            means={"-o": "write", "-O": "write", "-k": "read"},
-        )
-    ),
-    "more": _reader(grammar("dlfpcsu", "n", any_long=True, numbers=True)),
     "jq": _reader(
         grammar(
             "nrjacCsSteh",
@@ -277,3 +270,28 @@ READERS: dict[str, Tool] = {
     "unalias": _PRINT,
     "sync": _PRINT,
 }
+
+
+PAGER_TOOLS: dict[str, Tool] = {
+    "less": _reader(
+        grammar(
+            "aABcCdeEfFgGiIJKLmMnNqQrRsSuUVwWX~",
+            "bhjkoOpPtTxyz",
+            any_long=True,
+            means={"-o": "write", "-O": "write", "-k": "read"},
+        )
+    ),
+    "more": _reader(grammar("dlfpcsu", "n", any_long=True, numbers=True)),
+}
+
+
+def pager(a: Walker, inv: Invocation) -> None:
+    """less and more: readers, but a ``+`` operand is a command they run first (``+!cmd``)."""
+    commands = [w.text for w in inv.args if w.text.startswith("+") and not w.text[1:].isdigit()]
+    for text in commands:
+        a.add("high", f"{inv.name} {text}: runs a command of the pager's own", held_by=BOTH)
+    rest = [w for w in inv.args if not w.text.startswith("+")]  # +N: start at line N
+    table_tool(PAGER_TOOLS[inv.name])(a, inv.shifted([inv.argv[0], *rest]))
+
+
+PAGERS: dict[str, Handler] = dict.fromkeys(PAGER_TOOLS, pager)

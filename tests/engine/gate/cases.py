@@ -335,6 +335,8 @@ ASKS = group(
     ("find . -name '*.py' -delete", "high", ASK, "deletes sources"),
     ("find -L . -name '*.tmp' -delete", "high", ASK, "-L follows links out of the workspace"),
     ("echo x > .vscode/tasks.json", "high", ASK, "an editor runs this file"),
+    ("echo x > .agent/policy.toml", "high", ASK, "agentd's own policy for this workspace"),
+    ("less +!id a.txt", "high", HELD, "a pager command"),
     ("cat ~/.ssh/id_rsa", "high", ASK, "a secret"),
     ("cat ~/.aws/credentials", "high", ASK, "a secret"),
     ("cat /etc/shadow", "high", ASK, "a secret"),

@@ -41,6 +41,8 @@ def test_write_file_paths(home_tmp: Path) -> None:
     assert write_level("out/hello.txt", home_tmp) == "low"
     assert write_level(".vscode/tasks.json", home_tmp) == "high"
     assert write_level(".github/workflows/ci.yml", home_tmp) == "high"
+    assert write_level(".agent/policy.toml", home_tmp) == "high"
+    assert write_level(".agent/goals.toml", home_tmp) == "high"
     for bad in ("/etc/passwd", "../escape.txt", ".git/config", ".GIT/hooks/x", "a/.bashrc"):
         assert write_level(bad, home_tmp) == "critical", bad
 
