@@ -128,6 +128,8 @@ class Analysis:
         self._seen: set[tuple[RiskLevel, str, int | None]] = set()
         self._commands: list[_CommandFacts] = []
         self.current: int | None = None  # the command being judged
+        # findings no rule about a tool may cover (a redirection is the shell's, not the tool's)
+        self.unowned = False
 
     # --- findings and commands ---------------------------------------------------------
 
@@ -141,13 +143,12 @@ class Analysis:
         changes: bool = False,
         widen: frozenset[Widening] = frozenset(),
     ) -> None:
-        key = (level, reason, self.current)
+        command = None if self.unowned else self.current
+        key = (level, reason, command)
         if key in self._seen:
             return
         self._seen.add(key)
-        self.findings.append(
-            Finding(level, reason, self.current, held_by, revertible, changes, widen)
-        )
+        self.findings.append(Finding(level, reason, command, held_by, revertible, changes, widen))
 
     def begin_command(self, tool: str, text: str) -> int:
         self._commands.append(_CommandFacts(tool, text))

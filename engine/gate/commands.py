@@ -167,10 +167,14 @@ class Commands(Analysis):
         target = redirect.target
         if target is None:
             return
-        if redirect.op in _WRITE_OPS:
-            self.write(target, f"redirect {redirect.op}", verb=_WRITE_OPS[redirect.op])
-        elif redirect.op in _READ_OPS:
-            self.read(target, f"redirect {redirect.op}")
+        self.unowned = True  # its paths count for the command's rules; its findings are its own
+        try:
+            if redirect.op in _WRITE_OPS:
+                self.write(target, f"redirect {redirect.op}", verb=_WRITE_OPS[redirect.op])
+            elif redirect.op in _READ_OPS:
+                self.read(target, f"redirect {redirect.op}")
+        finally:
+            self.unowned = False
 
     def _heredoc(self, node: Node) -> Feed:
         """A here-document's text, read from the source between its line and its end marker

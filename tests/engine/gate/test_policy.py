@@ -206,3 +206,13 @@ def test_the_default_user_file_lives_in_the_config_dir(
     path = home_tmp / "config" / "agentd" / "policy.toml"
     assert saved[0].source == str(path) and path.is_file()
     assert load_policy(workspace) != Policy()
+
+
+def test_a_rule_about_a_tool_does_not_cover_its_redirections(files: tuple[Path, Path]) -> None:
+    workspace, user = files
+    user.write_text(
+        '[[rule]]\naction = "allow"\ntool = "echo"\n\n[[rule]]\naction = "deny"\n'
+        'paths = ["secrets/**"]\n'
+    )
+    assert verdict("echo x > /tmp/x", workspace, user)[0] == "ask"
+    assert verdict("echo x > secrets/key", workspace, user)[0] == "deny"  # its paths count
