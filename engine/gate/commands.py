@@ -98,7 +98,12 @@ class Commands(Analysis):
 
     def substitution(self, node: Node) -> str | None:
         if node.type == "process_substitution":
-            self._apart(lambda: self._statements(node.children, None), spawn=True)
+            # >(cmd) reads what the command around it writes: input only run time knows
+            writes_in = bool(node.children) and node.children[0].type == ">("
+            feed = Feed("computed") if writes_in else None
+            current = self.current
+            self._apart(lambda: self._statements(node.children, feed), spawn=True)
+            self.current = current
             return "/dev/fd/63"
         current = self.current
         self._apart(lambda: self._statements(node.children, None), spawn=False)

@@ -376,6 +376,7 @@ ASKS = group(
     ('eval "$CMD"', "unknown", ASK, "eval of computed text"),
     ('env -S "$X"', "unknown", ASK, "env -S of computed text"),
     ("cat script.txt | sh", "unknown", ASK, "code from a pipe"),
+    ("echo x | tee >(sh)", "unknown", ASK, "code from what tee writes"),
     ('awk "$prog" f', "unknown", ASK, "an awk program computed at run time"),
     ("ln -s $T x && echo hi >> x", "unknown", ASK, "a link to a computed path"),
     ("setsid $CMD", "unknown", ASK, "computed command, detached"),
