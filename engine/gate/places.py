@@ -14,6 +14,7 @@ import pwd
 import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import Literal
 
 from engine.gate.base import names
@@ -225,10 +226,15 @@ class Locator:
 
     def home_based(self, full: str) -> str:
         """``full`` with a home directory (this user's, /root, /home/<user>) written ``~``."""
-        for home in {os.path.normpath(self.home), os.path.realpath(self.home)}:
+        for home in _homes(self.home):
             if home not in ("", "/") and f"{full}/".startswith(f"{home}/"):
                 return "~" + full[len(home) :]
         return _HOME_DIRS.sub("~", full)
+
+
+@lru_cache(maxsize=8)
+def _homes(home: str) -> frozenset[str]:
+    return frozenset({os.path.normpath(home), os.path.realpath(home)})
 
 
 def _real_parent(path: str) -> str:

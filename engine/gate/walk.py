@@ -81,7 +81,8 @@ class Walker(Commands):
         if problem is not None:
             self.current = None
             self.add("unknown", problem)
-        self._collect_functions(source, source.root)
+        if b"(" in source.data or b"function" in source.data:  # else it defines none
+            self._collect_functions(source, source.root)
         self._statements(source.root.children, None)
         self.current = current
 
