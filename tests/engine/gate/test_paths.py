@@ -1,4 +1,4 @@
-"""The RuleGate on paths: writeFile steps, absolute paths, symbolic links on disk or made by the
+"""The gate on paths: writeFile steps, absolute paths, symbolic links on disk or made by the
 script, reads of secret stores, and a workspace that is itself reached through a symbolic link.
 
 Nothing here runs a command: the gate only reads the text.
@@ -26,28 +26,30 @@ def assert_levels(levels: dict[str, str], workspace: Path) -> None:
         assert risk.level == level, (cmd, risk.reasons)
 
 
-def test_absolute_paths_inside_the_workspace_are_inside(tmp_path: Path) -> None:
+def test_absolute_paths_inside_the_workspace_are_inside(home_tmp: Path) -> None:
     assert_levels(
         {
-            f"rm -rf {tmp_path}/build": "high",
-            f"echo x > {tmp_path}/out.txt": "medium",
-            f"rm -rf {tmp_path}": "critical",
+            f"rm -rf {home_tmp}/build": "medium",
+            f"echo x > {home_tmp}/out.txt": "medium",
+            f"rm -rf {home_tmp}": "critical",
         },
-        tmp_path,
+        home_tmp,
     )
 
 
-def test_write_file_paths(tmp_path: Path) -> None:
-    assert write_level("out/hello.txt", tmp_path) == "low"
-    assert write_level(".vscode/tasks.json", tmp_path) == "high"
-    assert write_level(".github/workflows/ci.yml", tmp_path) == "high"
+def test_write_file_paths(home_tmp: Path) -> None:
+    assert write_level("out/hello.txt", home_tmp) == "low"
+    assert write_level(".vscode/tasks.json", home_tmp) == "high"
+    assert write_level(".github/workflows/ci.yml", home_tmp) == "high"
+    assert write_level(".agent/policy.toml", home_tmp) == "high"
+    assert write_level(".agent/goals.toml", home_tmp) == "high"
     for bad in ("/etc/passwd", "../escape.txt", ".git/config", ".GIT/hooks/x", "a/.bashrc"):
-        assert write_level(bad, tmp_path) == "critical", bad
+        assert write_level(bad, home_tmp) == "critical", bad
 
 
-def test_write_file_through_a_symlink_out_of_the_workspace(tmp_path: Path) -> None:
-    workspace = tmp_path / "ws"
-    outside = tmp_path / "outside"
+def test_write_file_through_a_symlink_out_of_the_workspace(home_tmp: Path) -> None:
+    workspace = home_tmp / "ws"
+    outside = home_tmp / "outside"
     workspace.mkdir()
     outside.mkdir()
     os.symlink(outside, workspace / "link")
@@ -60,18 +62,20 @@ def test_write_file_through_a_symlink_out_of_the_workspace(tmp_path: Path) -> No
     assert write_level("sneaky/config", workspace) == "critical"
 
 
-def test_link_and_secret_reasons(tmp_path: Path) -> None:
-    first, *rest = assess_command("ln -sf /etc/passwd x && echo hi >> x", tmp_path).reasons
-    assert first == "redirect >> writes x (a link to /etc/passwd): outside the workspace (critical)"
+def test_link_and_secret_reasons(home_tmp: Path) -> None:
+    first, *rest = assess_command("ln -sf /etc/passwd x && echo hi >> x", home_tmp).reasons
+    assert first == (
+        "redirect >> appends to x (a link to /etc/passwd): outside the workspace (critical)"
+    )
     assert "ln: link to /etc/passwd outside the workspace (high)" in rest
-    [secret, _] = assess_command("cat ~/.ssh/id_rsa", tmp_path).reasons
-    assert secret == "reads secrets (~/.ssh) (high)"
-    bulk = assess_command("tar czf - ~", tmp_path).reasons
-    assert "reads secrets (~ includes ~/.ssh) (high)" in bulk
+    [secret, _] = assess_command("cat ~/.ssh/id_rsa", home_tmp).reasons
+    assert secret == "cat reads secrets (~/.ssh) (high)"
+    bulk = assess_command("tar czf - ~", home_tmp).reasons
+    assert "tar reads secrets (~ includes ~/.ssh) (high)" in bulk
 
 
-def test_commands_through_symlinks_on_disk(tmp_path: Path) -> None:
-    workspace, outside = tmp_path / "ws", tmp_path / "outside"
+def test_commands_through_symlinks_on_disk(home_tmp: Path) -> None:
+    workspace, outside = home_tmp / "ws", home_tmp / "outside"
     (outside / "sub").mkdir(parents=True)
     (workspace / ".git").mkdir(parents=True)
     os.symlink(outside, workspace / "dirlink")
@@ -79,7 +83,7 @@ def test_commands_through_symlinks_on_disk(tmp_path: Path) -> None:
     os.symlink(outside / "sub", workspace / "sublink")
     os.symlink(".git", workspace / "sneaky")
     os.symlink("out", workspace / "inner")
-    os.symlink(workspace / "src", tmp_path / "into")  # a link outside leading inside
+    os.symlink(workspace / "src", home_tmp / "into")  # a link outside leading inside
     assert_levels(
         {
             "echo x > dirlink/f.txt": "critical",
@@ -92,20 +96,20 @@ def test_commands_through_symlinks_on_disk(tmp_path: Path) -> None:
             "mv filelink other": "medium",  # renames the link
             "mv a.txt dirlink": "critical",
             "echo x > inner/f.txt": "medium",
-            f"echo x > {tmp_path}/into/f.txt": "medium",  # really writes src/f.txt
+            f"echo x > {home_tmp}/into/f.txt": "medium",  # really writes src/f.txt
         },
         workspace,
     )
 
 
 @pytest.fixture
-def linked_workspace(tmp_path: Path) -> tuple[Path, Path]:
+def linked_workspace(home_tmp: Path) -> tuple[Path, Path]:
     """(link, real): the workspace a client opened as ``links/proj``, really ``real/ws``; the
     two parents differ, so ``..`` names different directories lexically and physically."""
-    real = tmp_path / "real" / "ws"
+    real = home_tmp / "real" / "ws"
     (real / "src").mkdir(parents=True)
-    (tmp_path / "links").mkdir()
-    link = tmp_path / "links" / "proj"
+    (home_tmp / "links").mkdir()
+    link = home_tmp / "links" / "proj"
     os.symlink(real, link)
     return link, real
 
@@ -121,8 +125,8 @@ def test_a_symlinked_workspace_keeps_its_files_inside(linked_workspace: tuple[Pa
             f"echo x > {real}/out.txt": "medium",
             f"cd {link}/src && touch a.py": "medium",
             "echo x > ../ws/out.txt": "medium",  # from the real directory: still inside
-            "rm -rf build": "high",
-            f"rm -rf {link}/build": "high",
+            "rm -rf build": "medium",
+            f"rm -rf {link}/build": "medium",
         },
         link,
     )
