@@ -1,61 +1,11 @@
-"""`agentd trace` and `agentd doctor`: a trace and a health report, in words."""
+"""`agentd doctor`: the server's health report, in words."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 from server.cli.client import JsonValue
-from server.cli.render import plural
-
-
-def trace_text(
-    report_path: str,
-    records: list[dict[str, JsonValue]],
-    problems: list[str],
-    *,
-    truncated: bool,
-    complete: bool,
-    marks: dict[str, str],
-) -> str:
-    """A trace as a table of records, then the verdict on its hash chain."""
-    lines = [
-        f"{r.get('seq', '?'):>4}  {r.get('ts', '')}  {r.get('type', ''):<19} "
-        f"{_record_summary(r)}".rstrip()
-        for r in records
-    ]
-    if problems:
-        verdict = [f"{marks['failed']} hash chain BROKEN:", *(f"  {p}" for p in problems)]
-    else:
-        verdict = [f"{marks['succeeded']} hash chain verified ({plural(len(records), 'record')})"]
-    if truncated:
-        verdict.append(f"{marks['failed']} cut short: the writer stopped mid-record")
-    elif not problems and not complete:
-        verdict.append(f"{marks['failed']} incomplete: the run did not finish (no run.finished)")
-    return "\n".join([f"Trace {report_path}", *lines, *verdict])
-
-
-def _record_summary(record: dict[str, JsonValue], width: int = 100) -> str:
-    parts: list[str] = []
-    for key, value in record.items():
-        if key in ("seq", "ts", "type", "prev"):
-            continue
-        if key == "step" and isinstance(value, dict):
-            status = value.get("status")
-            exit_code = value.get("exitCode")
-            parts.append(f"status={status}" + ("" if exit_code is None else f" exit={exit_code}"))
-            parts.append(f"{value.get('durationMs', 0)}ms")
-        elif key == "risk" and isinstance(value, dict):
-            parts.append(f"risk={value.get('level')}")
-        elif key == "steps" and isinstance(value, list):
-            parts.append(f"steps={len(value)}")
-        elif isinstance(value, dict | list):
-            parts.append(f"{key}={json.dumps(value, ensure_ascii=False, separators=(',', ':'))}")
-        else:
-            parts.append(f"{key}={value}")
-    text = " ".join(parts)
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def health_report(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from server.cli.reports import health_report, trace_text
+from server.cli.reports import health_report
+from server.cli.traceview import trace_view
 from tests.server.cli.cli_helpers import agentd, run_json
 
 
@@ -18,21 +19,20 @@ def test_health_report_in_words() -> None:
     assert not healthy and "problem: goals.toml: line 3: bad" in text
 
 
-def test_trace_text_says_whether_the_chain_holds() -> None:
-    marks = {"succeeded": "+", "failed": "x"}
+def test_the_trace_verdict_says_whether_the_chain_holds(tmp_path: Path) -> None:
+    marks = {"succeeded": "+", "failed": "x", "": "-", "more": "..."}
+    path = tmp_path / "t.jsonl"
     records = [{"seq": 0, "ts": "t", "type": "run.finished", "prev": "", "status": "succeeded"}]
-    ok = trace_text("t.jsonl", records, [], truncated=False, complete=True, marks=marks)
-    assert "status=succeeded" in ok and ok.endswith("+ hash chain verified (1 record)")
-    bad = trace_text(
-        "t.jsonl", records, ["line 1: prev"], truncated=False, complete=False, marks=marks
-    )
+    ok = trace_view(path, records, [], truncated=False, complete=True, marks=marks)
+    assert ok.endswith(f"Trace: {path}\n+ hash chain verified (1 record)")
+    bad = trace_view(path, records, ["line 1: prev"], truncated=False, complete=False, marks=marks)
     assert bad.endswith("x hash chain BROKEN:\n  line 1: prev")
     started = [{"seq": 0, "ts": "t", "type": "run.started", "prev": ""}]
-    unfinished = trace_text("t.jsonl", started, [], truncated=False, complete=False, marks=marks)
+    unfinished = trace_view(path, started, [], truncated=False, complete=False, marks=marks)
     assert unfinished.endswith(
         "+ hash chain verified (1 record)\nx incomplete: the run did not finish (no run.finished)"
     )
-    cut = trace_text("t.jsonl", started, [], truncated=True, complete=False, marks=marks)
+    cut = trace_view(path, started, [], truncated=True, complete=False, marks=marks)
     assert cut.endswith("\nx cut short: the writer stopped mid-record")
 
 
@@ -56,7 +56,7 @@ def test_trace_verifies_the_hash_chain(tmp_path: Path) -> None:
     _, result = run_json("swe.analyze", cwd=tmp_path)
     done = agentd("trace", result["runId"], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "run.finished" in done.stdout and "hash chain verified" in done.stdout
+    assert "hash chain verified" in done.stdout and "trust 0.9: 4 of 4 steps" in done.stdout
     report = json.loads(agentd("trace", result["runId"], "--json", cwd=tmp_path).stdout)
     assert report["verified"] and report["complete"]
     path = tmp_path / result["trace"]
