@@ -49,16 +49,19 @@ def specs(parser: Parser) -> list[CommandSpec]:
             if action.nargs != 0:
                 metavar = str(action.metavar or "")
                 value = "dir" if metavar == "DIR" else "file" if metavar == "FILE" else "other"
-            spec.flags.append(Flag(list(action.option_strings), action.help or "", value))
+            short = (action.help or "").split(" (")[0]  # the gist; --help has the rest
+            spec.flags.append(Flag(list(action.option_strings), short, value))
         spec.flags.append(Flag(["--help", "-h"], "show this help", None))
         found.append(spec)
     return found
 
 
-def _flags_taking(commands: list[CommandSpec], value: str) -> str:
-    """The flags whose value is of this kind, as a case pattern (one that never matches if none)."""
-    names = sorted({n for c in commands for f in c.flags if f.value == value for n in f.names})
-    return "|".join(names) or "--agentd-none"
+def _flags_taking(command: CommandSpec, value: str) -> str:
+    """A command's flags whose value is of this kind, as a case pattern (never matching if none:
+    the same short flag may take a value in one command and not in another)."""
+    return (
+        "|".join(n for f in command.flags if f.value == value for n in f.names) or "--agentd-none"
+    )
 
 
 def script(shell: str, parser: Parser) -> str:
@@ -70,20 +73,18 @@ def _bash(commands: list[CommandSpec]) -> str:
     cases = []
     for c in commands:
         flags = " ".join(n for f in c.flags for n in f.names)
-        words = " ".join(c.words)
-        dynamic = (
-            f' && words+=" $({c.dynamic} "${{_agentd_ws[@]}}" 2>/dev/null)"' if c.dynamic else ""
-        )
+        dynamic = f' $({c.dynamic} "${{_agentd_ws[@]}}" 2>/dev/null)' if c.dynamic else ""
         cases.append(
-            f'        {c.name}) words="{flags}"; [[ "$cur" != -* ]] && words+=" {words}"{dynamic};;'
+            f"""        {c.name})
+            case "$prev" in
+                {_flags_taking(c, "dir")}) COMPREPLY=($(compgen -d -- "$cur")); return;;
+                {_flags_taking(c, "file")}) COMPREPLY=($(compgen -f -- "$cur")); return;;
+                {_flags_taking(c, "other")}) return;;  # a command, a number: nothing to guess
+            esac
+            words="{flags}"
+            [[ "$cur" != -* ]] && words+=" {" ".join(c.words)}{dynamic}";;"""
         )
-    return _BASH.format(
-        commands=" ".join(c.name for c in commands),
-        dirs=_flags_taking(commands, "dir"),
-        files=_flags_taking(commands, "file"),
-        others=_flags_taking(commands, "other"),
-        cases="\n".join(cases),
-    )
+    return _BASH.format(commands=" ".join(c.name for c in commands), cases="\n".join(cases))
 
 
 _BASH = """\
@@ -110,11 +111,6 @@ _agentd() {{
         COMPREPLY=($(compgen -W "{commands} --help --version" -- "$cur"))
         return
     fi
-    case "$prev" in
-        {dirs}) COMPREPLY=($(compgen -d -- "$cur")); return;;
-        {files}) COMPREPLY=($(compgen -f -- "$cur")); return;;
-        {others}) return;;  # a command, a number: nothing to guess
-    esac
     _agentd_workspace
     local words=""
     case "$cmd" in
@@ -140,14 +136,17 @@ def _zsh(commands: list[CommandSpec]) -> str:
         flags = " ".join(_zsh_item(n, f.help) for f in c.flags for n in f.names)
         words = " ".join(_zsh_quote(w) for w in c.words)
         dynamic = f' ${{(f)"$({c.dynamic} $ws 2>/dev/null)"}}' if c.dynamic else ""
-        cases.append(f"    ({c.name}) flags=({flags}); values=({words}{dynamic});;")
-    return _ZSH.format(
-        commands=" ".join(_zsh_item(c.name, c.summary) for c in commands),
-        dirs=_flags_taking(commands, "dir"),
-        files=_flags_taking(commands, "file"),
-        others=_flags_taking(commands, "other"),
-        cases="\n".join(cases),
-    )
+        cases.append(
+            f"""    ({c.name})
+      case $words[CURRENT-1] in
+        ({_flags_taking(c, "dir")}) _files -/; return;;
+        ({_flags_taking(c, "file")}) _files; return;;
+        ({_flags_taking(c, "other")}) return;;
+      esac
+      flags=({flags}); values=({words}{dynamic});;"""
+        )
+    commands_ = " ".join(_zsh_item(c.name, c.summary) for c in commands)
+    return _ZSH.format(commands=commands_, cases="\n".join(cases))
 
 
 _ZSH = """\
@@ -168,11 +167,6 @@ _agentd() {{
     _describe -t commands 'agentd command' commands
     return
   fi
-  case $words[CURRENT-1] in
-    ({dirs}) _files -/; return;;
-    ({files}) _files; return;;
-    ({others}) return;;
-  esac
   case $cmd in
 {cases}
   esac

@@ -89,9 +89,8 @@ def add_workspace(parser: argparse.ArgumentParser) -> None:
         "--workspace",
         "-w",
         metavar="DIR",
-        help="the workspace root (default: the project root around the current directory: the "
-        "nearest folder upwards with .agent/, .git, pyproject.toml, package.json, Cargo.toml "
-        "or go.mod; else the current directory)",
+        help="the workspace (default: the nearest folder upwards with .agent/, .git, "
+        "pyproject.toml, package.json, Cargo.toml or go.mod, else the current one)",
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import sys
 import termios
@@ -183,7 +184,7 @@ class Approver:
             left = self._left(arrived)
             if left is not None and left <= 0:
                 return None
-            shown_left = f" ({duration(left * 1000)} left)" if left is not None else ""
+            shown_left = f" ({duration(math.ceil(left) * 1000)} left)" if left is not None else ""
             self._say(f"  {QUESTION}{shown_left}: ")
             try:
                 raw = await asyncio.wait_for(read_terminal_line(), left)

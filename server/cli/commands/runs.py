@@ -28,7 +28,9 @@ def add(commands: Subparsers) -> None:
         examples=EXAMPLES,
     )
     many = runs.add_mutually_exclusive_group()
-    many.add_argument("--limit", "-n", type=positive, default=20, metavar="N", help="default 20")
+    many.add_argument(
+        "--limit", "-n", type=positive, default=20, metavar="N", help="the N newest (default 20)"
+    )
     many.add_argument("--all", action="store_true", help="every run")
     runs.add_argument("--ids", action="store_true", help="print only the run ids, one a line")
     add_workspace(runs)

@@ -14,11 +14,11 @@ if TYPE_CHECKING:
 
 EXAMPLES = """\
 examples:
-  agentd trace                 the last run (the same as: agentd trace last, agentd trace -1)
-  agentd trace -2              the run before it
-  agentd trace RUN_ID --output every step's whole captured output, not just its tail
-  agentd trace PATH.jsonl --records   any trace file, with its records one by one
-  agentd trace last --json     the records as JSON, with the verdict on the chain
+  agentd trace                     the last run (as do: agentd trace last, agentd trace -1)
+  agentd trace -2                  the run before it
+  agentd trace RUN_ID --output     a run by id, with whole outputs instead of their tails
+  agentd trace PATH.jsonl --records    any trace file, and its records one by one
+  agentd trace last --json         the records as JSON, with the verdict on the chain
 
 Exit status: 0 the trace is complete (its hash chain verifies and it ends with run.finished),
 1 the chain is broken, its last line cut short or the run never finished, 2 no such trace.

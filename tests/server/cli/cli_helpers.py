@@ -161,7 +161,8 @@ class Tmux:
         self.tmux("send-keys", "-t", "0", *keys)
 
     def capture(self, *, escapes: bool = False) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "0", *(["-e"] if escapes else []))
+        # -J: a line the terminal wrapped comes back whole
+        return self.tmux("capture-pane", "-p", "-J", "-t", "0", *(["-e"] if escapes else []))
 
     def expect(self, text: str, timeout: float = WAIT_S) -> str:
         deadline = time.monotonic() + timeout
@@ -169,6 +170,12 @@ class Tmux:
             assert time.monotonic() < deadline, f"{text!r} never showed:\n{shown}"
             time.sleep(0.1)
         return shown
+
+    def expect_gone(self, text: str, timeout: float = WAIT_S) -> None:
+        deadline = time.monotonic() + timeout
+        while text in (shown := self.capture()):
+            assert time.monotonic() < deadline, f"{text!r} never went away:\n{shown}"
+            time.sleep(0.1)
 
     def kill(self) -> None:
         with contextlib.suppress(subprocess.SubprocessError):
