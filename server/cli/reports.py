@@ -3,9 +3,35 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from server.cli.client import JsonValue
+from server.cli.words import APPROVAL_TIMEOUT_SETTING, STEP_TIMEOUT_SETTING, duration
+
+_APPROVALS = {  # how this client is asked, as the server reports it
+    "requestPermission": "asked here, at the terminal (--yes / --no answer for you)",
+    "showMessageRequest": "asked through a message box",
+    "none": "nobody can be asked: steps that need approval are rejected",
+}
+
+
+def _limit(setting: str) -> Callable[[JsonValue], str]:
+    return lambda ms: f"{duration(ms)} (setting {setting})" if isinstance(ms, int) else str(ms)
+
+
+# The health fields people read most, as a label and words; any other field is shown as named.
+_KNOWN: dict[str, tuple[str, Callable[[JsonValue], str]]] = {
+    "stepTimeoutMs": ("step time limit", _limit(STEP_TIMEOUT_SETTING)),
+    "approvalTimeoutMs": ("approval time limit", _limit(APPROVAL_TIMEOUT_SETTING)),
+    "approvals": ("approvals", lambda how: _APPROVALS.get(str(how), str(how))),
+    "maxParallel": ("steps at once", lambda n: f"at most {n}"),
+    "activeRuns": ("runs in progress", str),
+    "modelConfigured": (
+        "language model",
+        lambda yes: "configured" if yes else "none (goal ids work; free text needs one)",
+    ),
+}
 
 
 def health_report(
@@ -20,11 +46,12 @@ def health_report(
     lines = [f"agentd {health.get('version', '?')}"]
     report = {"workspace": workspace} | health  # the server's view of the workspace wins
     for key, value in report.items():
-        if key not in ("version", "problems", "ok", "healthy"):
-            words = re.sub(
-                r"(?<=[a-z])(?=[A-Z])", " ", key
-            ).lower()  # stepTimeoutMs: step timeout ms
-            lines.append(f"  {words}: {_words(value)}")
+        if key in _KNOWN:
+            label, say = _KNOWN[key]
+            lines.append(f"  {label}: {say(value)}")
+        elif key not in ("version", "problems", "ok", "healthy"):
+            label = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", key).lower()  # sandboxRequested
+            lines.append(f"  {label}: {_words(value)}")
     if goals is not None:
         listed = goals.get("goals") or []
         own = sum(1 for g in listed if g.get("source") == "workspace")

@@ -15,6 +15,11 @@ def test_health_report_in_words() -> None:
     goals = {"goals": [{"id": "check", "source": "workspace"}, {"id": "x", "source": "builtin"}]}
     healthy, text = health_report(health, "/w", goals, None)
     assert healthy and "planner: stub" in text and "goals: 2, 1 of them" in text
+    limits = {"stepTimeoutMs": 600000, "approvalTimeoutMs": 60000, "approvals": "requestPermission"}
+    _, text = health_report(health | limits, "/w", goals, None)
+    assert "step time limit: 10 min (setting agent.stepTimeoutMs)" in text
+    assert "approval time limit: 1 min (setting agent.approvalTimeoutMs)" in text
+    assert "approvals: asked here, at the terminal" in text and "requestPermission" not in text
     healthy, text = health_report(health, "/w", None, "goals.toml: line 3: bad")
     assert not healthy and "problem: goals.toml: line 3: bad" in text
 
@@ -50,6 +55,19 @@ def test_goals_lists_builtin_and_workspace_goals(tmp_path: Path) -> None:
     assert {"id": "check", "title": "Lint and test", "source": "workspace"}.items() <= next(
         g for g in goals if g["id"] == "check"
     ).items()
+
+
+def test_a_broken_goals_file_still_lists_the_builtin_goals(tmp_path: Path) -> None:
+    (tmp_path / ".agent").mkdir()
+    (tmp_path / ".agent" / "goals.toml").write_text("[goals.broken\n")
+    done = agentd("goals", cwd=tmp_path)
+    assert done.returncode == 1
+    assert {"demo.test", "swe.analyze", "swe.test"} <= {
+        line.split()[0] for line in done.stdout.splitlines()[1:]
+    }
+    assert done.stderr.startswith("agentd: ") and "goals.toml" in done.stderr
+    ids = agentd("goals", "--ids", cwd=tmp_path)
+    assert ids.returncode == 1 and "swe.test" in ids.stdout.split()
 
 
 def test_trace_verifies_the_hash_chain(tmp_path: Path) -> None:
