@@ -94,6 +94,7 @@ class RichRenderer(PlainRenderer):
 
     def emit_step(self, step: dict[str, JsonValue]) -> None:
         status = str(step.get("status"))
+        self.limit_of(step)
         line = step_line(step, self.marks, self.facts)
         # soft_wrap: the terminal wraps long lines; rich would break commands and paths apart
         self.console.print(Text(line, style=_STYLES.get(status, "yellow")), soft_wrap=True)

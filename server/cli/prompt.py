@@ -17,7 +17,7 @@ import os
 import sys
 import termios
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
@@ -63,6 +63,7 @@ class ApprovalClock:
 
     limit_ms: int | None = None
     now: Callable[[], float] = time.monotonic
+    learn: Callable[[], Awaitable[None]] | None = None  # asks the server for the limit
 
     def phrase(self) -> str:
         """``the 1 min approval time limit (...)``: the limit and where it is set."""
@@ -140,22 +141,23 @@ class Approver:
             )
             return None
         try:
+            if self.clock.limit_ms is None and self.clock.learn is not None:
+                await self.clock.learn()  # the prompt shows the time left
             async with self._one_at_a_time:
                 with self.renderer.paused():
+                    # Said while the prompt still owns the terminal: before the held output.
                     try:
                         choice = await self._ask(step_id, what, risk, arrived)
                     except asyncio.CancelledError:
                         self._withdrawn(step_id)
                         raise
+                    if choice is None:
+                        self._timed_out(step_id)
+                    else:
+                        self._settled(step_id, _SETTLED[choice])
         except asyncio.CancelledError:
-            # Withdrawn while it waited behind another prompt (a no-op when already said above,
-            # inside the pause, so that the message comes before the held output).
-            self._withdrawn(step_id)
+            self._withdrawn(step_id)  # while it waited behind another prompt (else a no-op)
             raise
-        if choice is None:
-            self._timed_out(step_id)
-        else:
-            self._settled(step_id, _SETTLED[choice])
         return choice
 
     def _withdrawn(self, step_id: str) -> None:

@@ -39,7 +39,8 @@ class Renderer:
         self.facts = StepFacts()
         # Set by the run command: the time limit a timed-out step hit, in words.
         self.describe_limit: Callable[[str], str | None] = lambda step_id: None
-        self._held: list[Callable[[], None]] | None = None  # output waiting for a prompt
+        self._held: list[Callable[[], None]] = []  # output waiting while something holds it
+        self._holds = 0
 
     @property
     def err(self) -> TextIO:
@@ -70,10 +71,6 @@ class Renderer:
         """An ``agent/stepUpdated`` step (in flight or final)."""
         step_id = str(step.get("id"))
         self.facts.statuses[step_id] = str(step.get("status"))
-        if step.get("status") == "timedOut" and step_id not in self.facts.limits:
-            limit = self.describe_limit(step_id)
-            if limit is not None:
-                self.facts.limits[step_id] = limit
         if step.get("approvedBy") == "user" and step_id not in self.facts.approvals:
             # The server settled it from an earlier "always" without asking this time.
             self.facts.approvals[step_id] = "approved: you chose always for this command"
@@ -101,23 +98,45 @@ class Renderer:
 
     # -- a prompt owns the terminal ----------------------------------------------------------
     def hold_or_do(self, show: Callable[[], None]) -> None:
-        if self._held is not None:
+        if self._holds:
             self._held.append(show)
         else:
             show()
 
+    def hold(self) -> Callable[[], None]:
+        """Hold the run's output (in order) until the returned release is called."""
+        self._holds += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if released:
+                return
+            released = True
+            self._holds -= 1
+            while not self._holds and self._held:
+                self._held.pop(0)()
+
+        return release
+
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:
         """Hold the run's output while the user answers a prompt; show it below afterwards."""
-        self._held = []
+        release = self.hold()
         self.pause_display()
         try:
             yield
         finally:
-            held, self._held = self._held, None
-            for show in held:
-                show()
+            release()
             self.resume_display()
+
+    def limit_of(self, step: dict[str, JsonValue]) -> None:
+        """Word the time limit a timed-out step hit, once, when its line is shown."""
+        step_id = str(step.get("id"))
+        if step.get("status") == "timedOut" and step_id not in self.facts.limits:
+            limit = self.describe_limit(step_id)
+            if limit is not None:
+                self.facts.limits[step_id] = limit
 
     def pause_display(self) -> None:
         """Stop drawing (a live display) while a prompt is open."""
@@ -165,6 +184,7 @@ class PlainRenderer(Renderer):
         return lines
 
     def emit_step(self, step: dict[str, JsonValue]) -> None:
+        self.limit_of(step)
         self.out.write(step_line(step, self.marks, self.facts) + "\n")
         self.out.writelines(
             f"    {self.gutters.get(s, ' ')} {text}\n" for s, text in self.output_lines(step)

@@ -156,19 +156,22 @@ class GoalRun:
         self.params = params
         self.renderer = renderer
         self.approver = approver
-        self.health: dict[str, JsonValue] = {}
+        self.health: dict[str, JsonValue] = {}  # asked only when a prompt or a timeout needs it
+        self._asked: Any = None  # the future of that one health request
+        self.holding: set[Any] = set()  # tasks that hold a timed-out step's line meanwhile
+        self._conn: Connection | None = None
         self._plan_limits: dict[str, int] | None = None
         renderer.describe_limit = self.describe_limit
+        approver.clock.learn = self.learn_limits
 
     async def body(self, conn: Connection, stop: Interrupts) -> int:
-        import asyncio
-
         from server.cli.client import RpcError
         from server.cli.words import plural
 
+        self._conn = conn
+        conn.on_notification(wire.STEP_UPDATED, self._step_updated)  # in place of the plain one
         goal = self.args.goal or plural(len(self.args.step), "step")
         self.renderer.phase(f"planning {goal}")
-        limits = asyncio.ensure_future(self._learn_limits(conn))
         request_id, answer = conn.send_request(wire.RUN_GOAL, self.params)
 
         def cancel() -> None:  # by run id once known: the answer is then a full RunResult
@@ -188,9 +191,24 @@ class GoalRun:
             raise
         finally:
             stop.cancel_request = None
-            limits.cancel()
+        if self.holding:  # a held timed-out step's line goes out before the summary
+            import asyncio
+
+            await asyncio.gather(*self.holding)
         self.renderer.finish(result)
         return exit_code(result)
+
+    def _step_updated(self, params: JsonValue) -> None:
+        """A timed-out step's line names its limit: hold the output until the limit is known."""
+        import asyncio
+
+        step = (params or {}).get("step") or {}
+        if step.get("status") == "timedOut" and self.describe_limit(str(step.get("id"))) is None:
+            release = self.renderer.hold()
+            holding = asyncio.ensure_future(self.learn_limits())
+            holding.add_done_callback(lambda _: release())
+            self.holding.add(holding)  # a task nobody refers to may be collected mid-way
+        self.renderer.step(step)
 
     def _cancelled_before_result(self) -> int:
         self.renderer.close()
@@ -209,12 +227,21 @@ class GoalRun:
         close = difflib.get_close_matches(str(self.args.goal), ids, n=1, cutoff=0.6)
         return f"; did you mean {close[0]!r}?" if close else ""
 
-    async def _learn_limits(self, conn: Connection) -> None:
-        """The time limits in effect, asked alongside the run (they word timeouts and prompts)."""
+    async def learn_limits(self) -> None:
+        """The time limits in effect (``agent/health``), asked once and only when needed: the
+        request costs the server about a tenth of a second, every run would pay it."""
+        import asyncio
+
+        if self._asked is None:
+            self._asked = asyncio.ensure_future(self._ask_health())
+        await asyncio.shield(self._asked)
+
+    async def _ask_health(self) -> None:
         from server.cli.client import RpcError, ServerExited
 
+        assert self._conn is not None
         try:
-            self.health = await conn.request(wire.HEALTH, {})
+            self.health = await self._conn.request(wire.HEALTH, {})
         except (RpcError, ServerExited):
             return
         if isinstance(self.health.get("approvalTimeoutMs"), int):
