@@ -46,10 +46,11 @@ async def test_a_timeout_of_the_setting_names_it_once_the_server_said_it(
 ) -> None:
     client, server = peers
     asked: list[Any] = []
-    answered = asyncio.Event()
+    arrived, answered = asyncio.Event(), asyncio.Event()
 
     async def health(params: Any) -> Any:
         asked.append(params)
+        arrived.set()
         await answered.wait()  # the test decides when the server answers
         return {"stepTimeoutMs": 1200, "approvalTimeoutMs": 45_000}
 
@@ -62,8 +63,7 @@ async def test_a_timeout_of_the_setting_names_it_once_the_server_said_it(
     run._conn = client
     assert asked == []  # nothing asked before anything needs it
     run._step_updated({"runId": "r", "step": TIMED_OUT})
-    while not asked:  # the question reached the server, whose answer waits for `answered`
-        await asyncio.sleep(0.001)
+    await arrived.wait()  # the question reached the server, whose answer waits for `answered`
     assert out.getvalue() == ""  # held until the limit is known
     answered.set()
     await asyncio.gather(*run.holding)
