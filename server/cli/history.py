@@ -119,9 +119,10 @@ def resolve(workspace: Path, ref: str) -> Path:
     if ref == "last" or (ref.startswith("-") and ref[1:].isdigit()):
         back = 1 if ref == "last" else int(ref[1:])
         paths = trace_files(workspace)
+        if not paths:
+            raise NoSuchRun(f"no runs yet in {workspace} (no traces in {workspace / RUNS_DIR})")
         if back < 1 or back > len(paths):
-            have = f"only {len(paths)}" if paths else "none"
-            raise NoSuchRun(f"no run {ref} in {workspace / RUNS_DIR} (it has {have})")
+            raise NoSuchRun(f"no run {ref} in {workspace / RUNS_DIR} (it has {len(paths)})")
         return paths[back - 1]
     if ref.endswith(".jsonl") or os.sep in ref:
         path = Path(os.path.abspath(ref))

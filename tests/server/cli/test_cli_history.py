@@ -97,6 +97,8 @@ def test_a_run_whose_server_died_is_listed_as_not_finished(tmp_path: Path) -> No
 
 
 def test_trace_last_and_minus_n_pick_runs_by_age(tmp_path: Path) -> None:
+    none = agentd("trace", cwd=tmp_path)
+    assert none.returncode == 2 and none.stderr.startswith(f"agentd: no runs yet in {tmp_path} ")
     _, older = run_json("--step", "echo older", cwd=tmp_path)
     _, newer = run_json("--step", "echo newer", cwd=tmp_path)
     for ref, run in (("last", newer), ("-1", newer), ("-2", older), (older["runId"], older)):
@@ -108,7 +110,7 @@ def test_trace_last_and_minus_n_pick_runs_by_age(tmp_path: Path) -> None:
     assert by_path.returncode == 0 and f"Run {older['runId']}" in by_path.stdout
     missing = agentd("trace", "-3", cwd=tmp_path)
     assert missing.returncode == 2
-    assert missing.stderr == f"agentd: no run -3 in {tmp_path}/.agent/runs (it has only 2)\n"
+    assert missing.stderr == f"agentd: no run -3 in {tmp_path}/.agent/runs (it has 2)\n"
     for bad, says in (("no-such-run", "no trace for run 'no-such-run'"), ("../x", "no trace at")):
         done = agentd("trace", bad, cwd=tmp_path)
         assert done.returncode == 2 and says in done.stderr, done.stderr
