@@ -15,8 +15,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from engine.gate.base import GateContext
 from engine.gate.rules import RuleGate

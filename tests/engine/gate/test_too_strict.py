@@ -13,8 +13,8 @@ import pytest
 
 from engine.gate.base import GateContext, Sandbox
 from engine.gate.rules import RuleGate
-from engine.goals import BUILTIN_GOALS
 from engine.models import RunCliStep, WriteFileStep
+from engine.plan.goals import BUILTIN_GOALS
 
 SANDBOXES: tuple[Sandbox, ...] = ("off", "bwrap", "landlock")
 ORDINARY = ["rm -rf build", "find . -name '*.pyc' -delete", "chmod +x scripts/run.sh", "npm ci"]
