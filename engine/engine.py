@@ -15,7 +15,6 @@ import os
 import platform
 import secrets
 import sys
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,7 +30,7 @@ from engine.models import EngineHealth, GoalsProblem, ListGoalsResult, RunGoalPa
 from engine.plan.base import Planner
 from engine.plan.dialects import ModelSession
 from engine.secrets import Redactor
-from engine.trace import TraceWriter, ensure_runs_dir, read_trace, trace_path
+from engine.trace import RUNS_DIR, TraceWriter, ensure_runs_dir, read_trace, trace_path
 
 # A request's own planner settings, over the configuration (RunGoalParams -> EngineConfig).
 REQUEST_SETTINGS = ("model", "base_url", "max_rounds")
@@ -46,14 +45,6 @@ class PlannerFactory(Protocol):
 def new_run_id() -> str:
     """Sortable by start time, unique enough for one machine."""
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
-
-
-@dataclass(frozen=True, slots=True)
-class OutputLocation:
-    """Where a step's full output is: a spill file, or its ``step.finished`` line in the trace."""
-
-    path: Path
-    line: int | None
 
 
 class Engine:
@@ -162,26 +153,22 @@ class Engine:
             raise TraceError(f"runId: no trace of run {run_id!r} in {workspace}")
         return read_trace(path).records
 
-    def output_location(self, workspace: Path, run_id: str, step_id: str) -> OutputLocation:
-        records = self.read_trace(workspace, run_id)
-        for line, record in enumerate(records):
+    def step_output(self, workspace: Path, run_id: str, step_id: str) -> Path:
+        """A file with a step's full output, to open in an editor: its spill file when the output
+        went past the capture cap, else a text file written from its ``step.finished`` record."""
+        for record in self.read_trace(workspace, run_id):
             if record.get("type") == "step.finished" and record.get("stepId") == step_id:
-                spilled = record.get("spilled") or {}
-                for stream in ("stdout", "stderr"):
-                    if isinstance(spilled.get(stream), str):
-                        return OutputLocation(workspace / spilled[stream], None)
-                return OutputLocation(trace_path(workspace, run_id), line)
+                spill = _spill_file(workspace, record)
+                return spill or _write_output_file(trace_path(workspace, run_id), record)
         raise TraceError(f"stepId: run {run_id!r} has no finished step {step_id!r}")
 
-    async def health(self, *, check_model: bool = True) -> EngineHealth:
-        """The engine's health; with ``check_model`` the model endpoint is tested (a short
-        ``GET /models``), and what it says is one of the ``problems``."""
+    async def health(self, *, check_model: bool = False) -> EngineHealth:
+        """The engine's health, with what the session knows of the language model; with
+        ``check_model`` its endpoint is also tested (a short ``GET /models``)."""
         from engine.plan.health import model_health
 
         config = self.config
-        model = (
-            await model_health(config, self.model_session, self.key_source) if check_model else None
-        )
+        model = await model_health(config, self.model_session, self.key_source, probe=check_model)
         problems = list(self.problems)
         if model is not None and model.problem:
             problems.append(f"language model: {model.problem}")
@@ -201,3 +188,31 @@ class Engine:
             model=model,
             problems=problems,
         )
+
+
+def _spill_file(workspace: Path, record: dict[str, Any]) -> Path | None:
+    """The step's spill file (stdout first), only ever inside the runs folder."""
+    spilled = record.get("spilled") or {}
+    runs = (workspace / RUNS_DIR).resolve()
+    for stream in ("stdout", "stderr"):
+        spill = spilled.get(stream)
+        if isinstance(spill, str) and (workspace / spill).resolve().is_relative_to(runs):
+            return workspace / spill
+    return None
+
+
+def _write_output_file(trace: Path, record: dict[str, Any]) -> Path:
+    """``<runs>/<runId>/<stepId>.output.txt``: the step's line, status, stdout and stderr."""
+    step = record.get("step") or {}
+    folder = trace.with_suffix("")
+    folder.mkdir(mode=0o700, exist_ok=True)
+    path = folder / f"{record.get('stepId')}.output.txt"
+    line = step.get("cmd") or f"write {step.get('path')}"
+    exit_code = step.get("exitCode")
+    status = str(step.get("status")) + (f", exit code {exit_code}" if exit_code is not None else "")
+    text = f"# step {record.get('stepId')} ({status}): {line}\n"
+    for stream in ("stdout", "stderr"):
+        text += f"\n## {stream}\n{step.get(stream) or ''}"
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+    return path

@@ -32,7 +32,7 @@ class ModelNotConfigured(AgentError):
             "OPENAI_BASE_URL (an OpenAI-compatible server such as llama.cpp, Ollama or vLLM, "
             "e.g. http://127.0.0.1:8080/v1), or set planner, model and baseUrl in "
             f"{_config_file()} or the editor's `agent` settings; `agentd config` shows what is "
-            "in effect. Or run a goal id (`agentd goals` / agent/listGoals lists them)."
+            "in effect. Or run a goal id (agent/listGoals lists them)."
         )
 
 

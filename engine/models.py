@@ -61,13 +61,13 @@ class WireModel(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
-class StepBase(WireModel):
+class _StepBase(WireModel):
     id: StepId | None = None
     after: list[StepId] = Field(default_factory=list)
     timeout_ms: TimeoutMs | None = None
 
 
-class RunCliStep(StepBase):
+class RunCliStep(_StepBase):
     """Run a shell command (``sh -c``) in the workspace root."""
 
     kind: Literal["runCli"]
@@ -85,7 +85,7 @@ class RunCliStep(StepBase):
         return self.cmd
 
 
-class WriteFileStep(StepBase):
+class WriteFileStep(_StepBase):
     """Write ``content`` to ``path`` (relative to the workspace root), atomically."""
 
     kind: Literal["writeFile"]
@@ -98,6 +98,20 @@ class WriteFileStep(StepBase):
 
 
 Step = Annotated[RunCliStep | WriteFileStep, Field(discriminator="kind")]
+
+
+class TracedWriteFileStep(_StepBase):
+    """A writeFile step as the trace records it: the content's size and SHA-256 and a short
+    preview, not the content (which may be megabytes)."""
+
+    kind: Literal["writeFile"]
+    path: str
+    content_bytes: int = Field(ge=0)
+    content_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    content_preview: str
+
+
+TracedStep = Annotated[RunCliStep | TracedWriteFileStep, Field(discriminator="kind")]
 
 
 class Plan(WireModel):
@@ -367,8 +381,7 @@ class ShowOutputParams(WireModel):
 
 
 class ShowOutputResult(WireModel):
-    uri: str
-    line: int | None  # 0-based line in the trace, or None for a spill file
+    uri: str  # the file with the step's output
     shown: bool  # the client answered window/showDocument with success
 
 
@@ -379,7 +392,10 @@ class TraceResult(WireModel):
 
 
 class HealthParams(WireModel):
-    """``agent/health`` takes no fields (``{}``)."""
+    """``agent/health``: ``{}``, or (extension) ``{"checkModel": true}`` to test the language
+    model's endpoint too (a short ``GET /models``; off by default, since health is asked often)."""
+
+    check_model: bool = False
 
 
 class ModelHealth(WireModel):
@@ -429,6 +445,8 @@ class RunStartedParams(WireModel):
     run_id: str
     goal: str
     work_done_token: str | int | None = None
+    workspace: str | None = None  # extension: the run's workspace
+    dry_run: bool = False  # extension: agent/plan or dryRun (nothing will be executed)
 
 
 class PlanReadyParams(WireModel):

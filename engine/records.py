@@ -17,10 +17,9 @@ from engine.models import (
     Dialect,
     ModelUsage,
     Risk,
-    RunCliStep,
-    StepBase,
     StepResult,
     Stream,
+    TracedStep,
     WireModel,
 )
 
@@ -38,20 +37,6 @@ class RunStartedRecord(_Record):
     workspace: str
     agentd_version: str
     params: dict[str, Any]  # the RunGoalParams as given, without the steps
-
-
-class TracedWriteFileStep(StepBase):
-    """A writeFile step as the trace records it: the content's size and SHA-256 and a short
-    preview, not the content (which may be megabytes)."""
-
-    kind: Literal["writeFile"]
-    path: str
-    content_bytes: int = Field(ge=0)
-    content_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    content_preview: str
-
-
-TracedStep = Annotated[RunCliStep | TracedWriteFileStep, Field(discriminator="kind")]
 
 
 class PlanCreatedRecord(_Record):

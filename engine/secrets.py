@@ -102,6 +102,10 @@ _SHAPES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = tuple(
 )
 
 
+# One search for every shape's markers first: most text has none, and then no pattern runs.
+_ANY_MARKER = re.compile("|".join(re.escape(m) for markers, _ in _SHAPES for m in markers))
+
+
 class Redactor:
     """Replaces secret values and well-known token shapes in text by ``[REDACTED]``.
 
@@ -137,6 +141,8 @@ class Redactor:
         for literal in self._literals:
             if literal in text:
                 text = text.replace(literal, REDACTED)
+        if _ANY_MARKER.search(text) is None:
+            return text
         for markers, pattern in _SHAPES:
             if any(marker in text for marker in markers):
                 text = pattern.sub(_mask, text)

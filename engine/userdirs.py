@@ -29,3 +29,8 @@ def state_dir() -> Path:
     from platformdirs import user_state_path
 
     return user_state_path("agentd", appauthor=False)
+
+
+def policy_file() -> Path:
+    """The user's policy file, which may loosen the gate (see docs/gate.md)."""
+    return config_dir() / "policy.toml"

@@ -65,9 +65,10 @@ def test_the_quickstart_commands_are_what_ci_runs() -> None:
 @pytest.mark.parametrize("line", [line for line in usage_lines() if " serve" not in line])
 def test_every_usage_example_works(project: Path, line: str) -> None:
     args = shlex.split(line)[1:]
-    if "RUN_ID" in args:
+    if "RUN_ID" in args or "last" in args:  # a run to look at, whichever example runs first
         first = agentd(["run", "demo.test", "--json"], project)
-        args[args.index("RUN_ID")] = json.loads(first.stdout)["runId"]
+        if "RUN_ID" in args:
+            args[args.index("RUN_ID")] = json.loads(first.stdout)["runId"]
     if "DIR" in args:
         args[args.index("DIR")] = str(project)
     done = agentd(args, project)

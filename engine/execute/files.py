@@ -48,16 +48,30 @@ def write_file_confined(workspace: Path, rel_path: str, content: str) -> Path:
         data = content.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise WriteRefused(rel_path, f"content is not valid Unicode text ({exc.reason})") from exc
-    dir_fd = os.open(workspace, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    dir_fd = open_parent(workspace, parts, rel_path, create=True)
     try:
-        for depth, name in enumerate(parts[:-1]):
-            child_fd = _open_or_make_dir(dir_fd, name, rel_path, "/".join(parts[: depth + 1]))
-            os.close(dir_fd)
-            dir_fd = child_fd
         _replace_file(dir_fd, parts[-1], data, rel_path)
     finally:
         os.close(dir_fd)
     return Path(os.path.abspath(workspace)).joinpath(*parts)
+
+
+def open_parent(workspace: Path, parts: tuple[str, ...], rel_path: str, *, create: bool) -> int:
+    """A descriptor of the folder holding ``parts[-1]``, reached from ``workspace`` without
+    following any symlink (WriteRefused otherwise); missing folders are made when ``create``
+    (FileNotFoundError otherwise). The caller closes it."""
+    dir_fd = os.open(workspace, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for depth, name in enumerate(parts[:-1]):
+            shown = "/".join(parts[: depth + 1])
+            opener = _open_or_make_dir if create else _open_dir
+            child_fd = opener(dir_fd, name, rel_path, shown)
+            os.close(dir_fd)
+            dir_fd = child_fd
+    except BaseException:
+        os.close(dir_fd)
+        raise
+    return dir_fd
 
 
 def _open_or_make_dir(parent_fd: int, name: str, rel_path: str, shown: str) -> int:

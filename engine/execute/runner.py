@@ -15,7 +15,7 @@ import logging
 import os
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from engine.aio import to_the_end
 from engine.execute.capture import Capture
@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 _DRAIN_AFTER_EXIT_S = 0.5  # how long to read what is left in the pipes once the group is dead
 _REAP_WAIT_S = 2.0  # how long to wait for the leader's exit after SIGKILL
 _READ_CHUNK = 1 << 16
+
+
+_TOKEN_KEY = TOKEN_VAR.encode()
 
 
 class SubprocessRunner:
@@ -46,6 +49,16 @@ class SubprocessRunner:
       ``engine.execute.reaper`` (and its limits, which only a sandbox closes).
     """
 
+    def __init__(self) -> None:
+        self._env: tuple[Mapping[str, str], dict[bytes, bytes]] | None = None
+
+    def _encoded(self, env: Mapping[str, str]) -> dict[bytes, bytes]:
+        """``env`` as bytes, encoded once for all the steps of a run (they share one mapping):
+        Popen would encode every variable again for every step."""
+        if self._env is None or self._env[0] is not env:
+            self._env = (env, {os.fsencode(k): os.fsencode(v) for k, v in env.items()})
+        return self._env[1]
+
     async def run(self, spec: ProcessSpec, on_output: OutputSink | None = None) -> ProcessResult:
         become_subreaper()
         token = new_token()
@@ -60,7 +73,7 @@ class SubprocessRunner:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=spec.cwd,
-            env={**spec.env, TOKEN_VAR: token},
+            env={**self._encoded(spec.env), _TOKEN_KEY: token.encode()},
             start_new_session=True,
         )
         pgid = process.pid  # a new session: the leader's pid is the group id

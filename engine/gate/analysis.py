@@ -1,334 +1,380 @@
-"""The walk over one command line: collects (level, reason) findings for every simple command,
-follows substitutions and what commands wrap, tracks ``cd`` and the links the script makes, says
-where a path word points (through symbolic links) and flags reads of well-known secret stores.
+"""What the walk over one command line knows and records: the shell state that flows along the
+script (working directories, variables, standard input), the findings, the parsed commands, and
+the judgements on paths that every check shares (reads, writes, deletes, changes).
 
-What a single command means is decided by the ``classify`` callback (``engine.gate.rules``); the
-option readers at the end are shared by its argument checks.
+The tree walk itself is ``engine.gate.walk.Walker``, a subclass; the checks of single tools
+(``engine.gate.tools``) receive the Walker and an ``Invocation``.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Callable
-from fnmatch import fnmatchcase
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from engine.gate.base import LEVEL_ORDER
-from engine.gate.commands import BULK_READERS, NON_READERS, SECRET_NAMES, SECRET_STORES
-from engine.gate.shell import Redirect, ShellSyntaxError, SimpleCommand, Word, parse
+from engine.gate.base import BOTH, NONE, Command, Finding, SandboxKind, Widening
+from engine.gate.places import DEVICES, SCRATCH, Locator, Place, is_build_output, secret_in
+from engine.gate.words import Value, Word
 from engine.models import RiskLevel
 from engine.paths import editor_executed, write_path_problem
 
-__all__ = [
-    "ASSIGNMENT",
-    "HOME_PREFIXES",
-    "Analysis",
-    "CommandRule",
-    "Finding",
-    "option_values",
-    "split_args",
-]
+__all__ = ["Analysis", "Feed", "Invocation", "Redirect", "State"]
 
-Finding = tuple[RiskLevel, str]
-Location = Literal["sink", "inside", "outside", "computed"]
-# Decides one command's risk from its words (after assignments); set by engine.gate.rules.
-CommandRule = Callable[["Analysis", list[Word], SimpleCommand, int], None]
+AGENT_CONFIG = frozenset({".agent/policy.toml", ".agent/goals.toml"})  # what later runs obey
+MAX_DEPTH = 12  # nested sh -c, substitutions and function calls before we give up: unknown
+Cwd = frozenset[str] | None  # the directories a command may run in; None: computed
 
-ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
-HOME_PREFIXES = ("~", "$HOME", "${HOME}")
-SINKS = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero"})
-_WRITE_OPS = frozenset({">", ">>", ">|", "&>", "&>>", "<>", ">&"})
-_HOME_DIRS = re.compile(r"^(?:~[^/]*|/root|/home(?:/[^/]+)?|/Users(?:/[^/]+)?)(?=/|$)")
-_NOT_FOLLOWED = ("/dev/", "/proc/")  # links there name streams and processes, not files
-MAX_DEPTH = 8  # nested sh -c / $( ) levels (or links followed) before we give up: unknown
+
+@dataclass(slots=True)
+class State:
+    """Shell state that flows along a script and splits at branches."""
+
+    cwd: Cwd
+    variables: dict[str, tuple[Value, ...] | None] = field(default_factory=dict)
+    stdin: Feed | None = None  # after `exec < file`
+
+    def copy(self) -> State:
+        return State(self.cwd, dict(self.variables), self.stdin)
+
+    def merge(self, other: State) -> State:
+        """The state after either of two paths through the script."""
+        cwd = None if self.cwd is None or other.cwd is None else self.cwd | other.cwd
+        names = self.variables.keys() | other.variables.keys()
+        variables: dict[str, tuple[Value, ...] | None] = {}
+        for name in names:
+            mine, theirs = self.variables.get(name), other.variables.get(name)
+            if name not in self.variables or name not in other.variables:
+                variables[name] = None  # set on one path only: unset (environment) on the other
+            elif mine is None or theirs is None:
+                variables[name] = None
+            else:
+                variables[name] = tuple(dict.fromkeys(mine + theirs))
+        stdin = self.stdin if self.stdin == other.stdin else Feed("computed")
+        return State(cwd, variables, stdin)
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """Where a command's standard input comes from.
+
+    ``pipe``: earlier commands of a pipeline (``sources``: their tool names); ``text``: a
+    here-document, here-string or literal ``echo`` whose text is known (``text``); ``file``: a
+    file (``word``); ``computed``: something only run time knows. ``listing`` holds path words
+    for what a listing command upstream (``find``) prints, for ``xargs``.
+    """
+
+    kind: Literal["pipe", "text", "file", "computed"]
+    text: str | None = None
+    sources: tuple[str, ...] = ()
+    word: Word | None = None
+    listing: tuple[Word, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    op: str  # `>`, `>>`, `<`, `<<`, `<<<`, `&>`, `>&` ...
+    target: Word | None  # the file (None for here-documents)
+    fd: int | None = None  # the descriptor redirected, when written
+
+
+@dataclass(slots=True)
+class Invocation:
+    """One simple command as a check sees it: argv[0] is the program."""
+
+    argv: list[Word]
+    name: str  # the program's name (last part of its path)
+    redirects: list[Redirect] = field(default_factory=list)
+    feed: Feed | None = None
+    env: dict[str, Word] = field(default_factory=dict)  # assignments in front of it
+    functions: bool = True  # shell functions and aliases may stand in (not after `command`)
+    fresh: bool = True  # as written (its redirections not judged yet); False for a wrapped one
+
+    @property
+    def args(self) -> list[Word]:
+        return self.argv[1:]
+
+    def shifted(self, argv: list[Word], **changes: object) -> Invocation:
+        """The command a wrapper runs (``sudo rm -rf x`` -> ``rm -rf x``)."""
+        name = _program_name(argv[0]) if argv else ""
+        return replace(self, argv=argv, name=name, fresh=False, **changes)  # type: ignore[arg-type]
+
+
+def _program_name(word: Word) -> str:
+    literal = word.literal
+    return "" if literal is None else literal.rsplit("/", 1)[-1]
+
+
+@dataclass(slots=True)
+class _CommandFacts:
+    tool: str
+    text: str
+    subcommand: str | None = None
+    options: set[str] = field(default_factory=set)
+    paths: list[str] = field(default_factory=list)
+
+    def freeze(self) -> Command:
+        paths = tuple(dict.fromkeys(self.paths))
+        return Command(self.tool, self.subcommand, frozenset(self.options), paths, self.text)
 
 
 class Analysis:
-    """Walks one command line, collecting (level, reason) findings; ``classify`` (the rules)
-    judges each simple command and calls back into ``command``/``script`` for what it wraps."""
+    """Findings and judgements for one step; see ``engine.gate.walk.Walker`` for the walk."""
 
-    def __init__(self, workspace: str, classify: CommandRule) -> None:
-        # Containment compares real paths: the workspace's realpath against each target's
-        # (through every link), so a symlinked workspace neither hides nor invents an escape.
-        self.root = os.path.realpath(workspace)
-        self.cwd: str | None = self.root  # absolute or under "~"; None once a `cd` is computed
-        self.links: dict[str, str | None] = {}  # links this script made -> target (None: computed)
-        self.disk_links: dict[str, bool] = {}  # path -> is a symbolic link on disk (looked up once)
-        home = os.path.expanduser("~")
-        homes = {os.path.normpath(home), os.path.realpath(home)}
-        self.homes = [h for h in homes if h.startswith("/") and h != "/"]
+    def __init__(self, workspace: str) -> None:
+        root = os.path.realpath(workspace)
+        self.locator = Locator(root)
+        self.state = State(frozenset({root}))
         self.findings: list[Finding] = []
-        self.functions: set[str] = set()
-        self.classify = classify
+        self._seen: set[tuple[RiskLevel, str, int | None]] = set()
+        self._commands: list[_CommandFacts] = []
+        self.current: int | None = None  # the command being judged
+        # findings no rule about a tool may cover (a redirection is the shell's, not the tool's)
+        self.unowned = False
 
-    def add(self, level: RiskLevel, reason: str) -> None:
-        self.findings.append((level, reason))
+    # --- findings and commands ---------------------------------------------------------
 
-    def script(self, src: str, depth: int) -> None:
-        """Analyse a whole script (a command line, an ``sh -c`` argument, a substitution)."""
-        if depth > MAX_DEPTH:
-            self.add("unknown", "commands nested too deeply to analyse")
+    def add(
+        self,
+        level: RiskLevel,
+        reason: str,
+        *,
+        held_by: frozenset[SandboxKind] = NONE,
+        revertible: bool = False,
+        changes: bool = False,
+        widen: frozenset[Widening] = frozenset(),
+    ) -> None:
+        command = None if self.unowned else self.current
+        key = (level, reason, command)
+        if key in self._seen:
             return
-        try:
-            parsed = parse(src)
-        except ShellSyntaxError as exc:
-            self.add("unknown", f"could not parse the command: {exc}")
-            return
-        self.functions |= parsed.functions
-        for note in parsed.notes:
-            self.add("unknown", note)
-        for cmd in parsed.commands:
-            for word in (*cmd.words, *(r.target for r in cmd.redirects)):
-                for sub in word.subs:
-                    self.script(sub, depth + 1)
-            for redirect in cmd.redirects:
-                self.redirect(redirect)
-            start = 0
-            while start < len(cmd.words) and ASSIGNMENT.match(cmd.words[start].text):
-                start += 1
-            self.command(cmd.words[start:], cmd, depth)
-            if cmd.name not in NON_READERS:
-                self.read_secrets(cmd.words[start + 1 :], bulk=cmd.name in BULK_READERS)
+        self._seen.add(key)
+        self.findings.append(Finding(level, reason, command, held_by, revertible, changes, widen))
 
-    def command(self, argv: list[Word], cmd: SimpleCommand, depth: int) -> None:
-        """Analyse one simple command given as words; wrappers call this again for what they run."""
-        if not argv:
-            return
-        head = argv[0]
-        if head.dynamic or head.quoted:
-            self.add("unknown", f"computed command name {head.text!r}")
-            if head.dynamic:
-                return
-            # `\rm` or "rm" still runs rm: judge the literal name too, so rm -rf / stays critical
-            argv = [Word(head.text), *argv[1:]]
-        name = head.text.rsplit("/", 1)[-1]
-        cmd.name = name
-        if name in cmd.in_functions:
-            self.add("critical", f"shell function {name!r} calls itself (fork bomb pattern)")
-            return
-        if name in self.functions and "/" not in head.text:
-            self.add("low", f"calls shell function {name!r}")
-            return
-        mark = len(self.findings)
-        self.classify(self, argv, cmd, depth)
-        if self.cwd is None or self.locate(Word(self.cwd))[0] != "inside":
-            worst = max((LEVEL_ORDER[level] for level, _ in self.findings[mark:]), default=0)
-            if worst == LEVEL_ORDER["medium"]:
-                self.add("high", f"{name} runs outside the workspace (after cd)")
+    def begin_command(self, tool: str, text: str) -> int:
+        self._commands.append(_CommandFacts(tool, text))
+        self.current = len(self._commands) - 1
+        return self.current
 
-    def redirect(self, redirect: Redirect) -> None:
-        if redirect.op in ("<", "<>"):
-            self.read_secrets([redirect.target], bulk=False)
-        if redirect.op not in _WRITE_OPS:
-            return
-        text = redirect.target.text
-        if redirect.op == ">&" and (text.isdigit() or text == "-"):
-            return  # fd duplication such as 2>&1
-        self.write_target(redirect.target, f"redirect {redirect.op}")
+    def facts(self) -> _CommandFacts | None:
+        return None if self.current is None else self._commands[self.current]
 
-    def locate(self, word: Word, *, follow_last: bool = True) -> tuple[Location, str]:
-        """Where a path word points: a harmless sink, inside (with its workspace-relative path),
-        outside the workspace (with a description), or computed at run time. Symbolic links are
-        followed, the last one only when ``follow_last`` (``rm x`` removes the link itself)."""
-        text = word.text
-        if word.dynamic and not text.startswith(HOME_PREFIXES):
-            return "computed", text
-        if text in SINKS or text.startswith("/dev/fd/"):
-            return "sink", text
-        walked = self._walk(text, follow_last)
-        if walked is None:
-            return "computed", text
-        full, crossed = walked
-        shown = f"{text} (a link to {full})" if crossed else text
-        if full in SINKS or full.startswith("/dev/fd/"):
-            return "sink", shown
-        if full == self.root:
-            return "inside", "."
-        if full.startswith(self.root + "/"):
-            return "inside", full[len(self.root) + 1 :]
-        return "outside", shown
+    def commands(self) -> tuple[Command, ...]:
+        return tuple(c.freeze() for c in self._commands)
 
-    def resolve(self, text: str, *, follow_last: bool = True) -> str | None:
-        """The absolute (or ``~``-based) path ``text`` names, through symbolic links; None when
-        it depends on a computed directory."""
-        walked = self._walk(text, follow_last)
-        return None if walked is None else walked[0]
+    def tool_names(self, start: int) -> tuple[str, ...]:
+        """Names of the commands judged since ``start`` (a ``len(self._commands)`` mark)."""
+        return tuple(c.tool for c in self._commands[start:])
 
-    def _walk(self, text: str, follow_last: bool, *, disk: bool = True) -> tuple[str, bool] | None:
-        """(path, crossed a link): walks component by component so that `..` after a link
-        climbs from the link's target, as the kernel does. Follows the links this script made
-        and, with ``disk``, those on disk."""
-        path = home_path(text)
-        if path is None and text.startswith("/"):
-            path = text
-        elif path is None:
-            if self.cwd is None:
-                return None
-            path = f"{self.cwd}/{text}"
-        current, *pending = path.split("/")
-        crossed, hops = False, 0
-        while pending:
-            part = pending.pop(0)
-            if part == "..":
-                current = current.rpartition("/")[0]
-            elif part not in ("", "."):
-                current = f"{current}/{part}"
-                if not (pending or follow_last) or not self._is_link(current, disk):
-                    continue
-                target, hops, crossed = self._link_target(current), hops + 1, True
-                if target is None or hops > MAX_DEPTH:
-                    return None
-                current, *rest = target.split("/")
-                pending = rest + pending
-        return current or "/", crossed
+    @property
+    def mark(self) -> int:
+        return len(self._commands)
 
-    def _is_link(self, path: str, disk: bool) -> bool:
-        if path in self.links:
-            return True
-        if not disk or not path.startswith("/") or path.startswith(_NOT_FOLLOWED):
-            return False
-        if f"{self.root}/".startswith(f"{path}/"):
-            return False  # the root and its parents: already a real path
-        if path not in self.disk_links:
-            self.disk_links[path] = os.path.islink(path)
-        return self.disk_links[path]
+    def subcommand(self, name: str) -> None:
+        facts = self.facts()
+        if facts is not None:
+            facts.subcommand = name
 
-    def _link_target(self, path: str) -> str | None:
-        if path in self.links:
-            return self.links[path]
-        try:
-            target = os.readlink(path)
-        except (OSError, ValueError):
-            return None
-        return target if target.startswith("/") else f"{path.rpartition('/')[0]}/{target}"
+    def options(self, names: set[str]) -> None:
+        facts = self.facts()
+        if facts is not None:
+            facts.options |= names
 
-    def read_secrets(self, words: list[Word], *, bulk: bool) -> None:
-        """Flag words naming a well-known secret store (``commands.SECRET_STORES``); a ``bulk``
-        reader (cp, tar, grep ...) given a directory that holds one reads it too."""
-        for word in words:
-            text = word.text
-            for part in {text, text.partition("=")[2], text.partition(":")[2]} - {""}:
-                found = self._secret(part, bulk)
-                if found:
-                    store, whole = found
-                    held = store if whole else f"{text} includes {store}"
-                    self.add("high", f"reads secrets ({held})")
-                    break
+    def script(self, text: str, what: str, arguments: list[Word] | None = None) -> None:
+        """Judge ``text`` as a script another shell runs (the walk, a subclass, does this)."""
+        raise NotImplementedError
 
-    def _secret(self, part: str, bulk: bool) -> tuple[str, bool] | None:
-        """The secret store ``part`` names, as written (through links this script made) or
-        where it really leads."""
-        walked = self._walk(part, True)
-        paths = [walked[0]] if walked else []
-        if walked is None or walked[1]:  # through a link on disk: the written path counts too
-            written = self._walk(part, True, disk=False)
-            paths += [written[0]] if written else []
-        for full in paths:
-            found = secret_in(self._home_based(full), bulk)
-            if found:
-                return found
-        return secret_in(part, bulk=False)
+    # --- paths ----------------------------------------------------------------------------
 
-    def _home_based(self, full: str) -> str:
-        """``full`` with a home directory (this user's, /root, /home/<user>) written as ``~``."""
-        for home in self.homes:
-            if f"{full}/".startswith(f"{home}/"):
-                return "~" + full[len(home) :]
-        return _HOME_DIRS.sub("~", full)
+    def places(
+        self, word: Word, *, follow_last: bool = True, disk_globs: bool = False
+    ) -> list[Place]:
+        """Every place one of ``word``'s values may point to, from every possible directory."""
+        if word.dynamic:
+            return [Place("computed", word.text, word.text)]
+        state_cwd = self.state.cwd
+        cwds: list[str | None] = [None] if state_cwd is None else [*sorted(state_cwd)]
+        found: list[Place] = []
+        for value in word.values:
+            for cwd in cwds:
+                found.append(
+                    self.locator.place(value, cwd, glob=word.glob, follow_last=follow_last)
+                )
+                if word.glob and disk_globs:
+                    found += self.locator.glob_matches(value, cwd, follow_last=follow_last)
+        facts = self.facts()
+        if facts is not None:
+            facts.paths += [p.path for p in found if p.kind != "computed"]
+        return found
 
-    def guard(
-        self, word: Word, what: str, *, follow_last: bool = True, root_ok: bool = False
-    ) -> tuple[Location, str] | None:
-        """Judge a path that ``what`` changes. Outside the workspace, the workspace root itself
-        (unless ``root_ok``) or a path agentd never writes: critical; computed: unknown. Those
-        are recorded and give None; otherwise (``sink`` or ``inside``, workspace-relative path)."""
-        where, rel = self.locate(word, follow_last=follow_last)
-        if where == "outside":
-            self.add("critical", f"{what} {rel}: outside the workspace")
-        elif where == "computed":
-            self.add("unknown", f"{what} {word.text!r}: a path computed at run time")
-        elif where == "inside" and rel == ".":
-            if root_ok:
-                return where, rel
-            self.add("critical", f"{what} {word.text}: targets the workspace root itself")
-        elif where == "inside" and (problem := write_path_problem(rel)):
-            self.add("critical", f"{what} {word.text}: {problem}")
-        else:
-            return where, rel
-        return None
-
-    def write_target(self, word: Word, what: str, *, follow_last: bool = True) -> None:
-        """Record the risk of ``what`` writing to the path ``word``."""
-        found = self.guard(word, f"{what} writes", follow_last=follow_last, root_ok=True)
-        if found is None or found[0] == "sink":
-            return
-        rel = found[1]
-        if editor_executed(rel):
-            self.add("high", f"{what} {rel}: an editor or CI runs this file")
-        else:
-            self.add("medium", f"{what} writes {rel}")
-
-
-def home_path(text: str) -> str | None:
-    """``text`` with a leading ``~``, ``$HOME`` or ``${HOME}`` written as ``~``; None if none."""
-    prefix = next((p for p in HOME_PREFIXES if text.startswith(p)), None)
-    return None if prefix is None else "~" + text[len(prefix) :]
-
-
-def secret_in(path: str, bulk: bool) -> tuple[str, bool] | None:
-    """(secret store, whole) when ``path`` (absolute or ``~``-based; may be a glob) is in one, or
-    names a private key; with ``bulk``, also (store, False) when ``path`` holds one."""
-    parts = path.rstrip("/").split("/")
-    if parts[0] in ("", "~"):
-        for store in SECRET_STORES:
-            want = store.split("/")
-            if (bulk or len(parts) >= len(want)) and all(map(fnmatchcase, want, parts)):
-                return store, len(parts) >= len(want)
-    name = parts[-1]
-    if not name.endswith(".pub") and any(key in name for key in SECRET_NAMES):
-        return name, True
-    return None
-
-
-# --- reading a command's options ---------------------------------------------------------
-
-
-def split_args(
-    args: list[Word], value_opts: frozenset[str] = frozenset()
-) -> tuple[list[str], list[Word]]:
-    """(option texts, operands): options start with '-' until '--'; listed ones take a value."""
-    options: list[str] = []
-    operands: list[Word] = []
-    it = iter(args)
-    for word in it:
-        text = word.text
-        if text == "--":
-            operands.extend(it)
-        elif text.startswith("-") and len(text) > 1 and not word.dynamic:
-            options.append(text)
-            if text in value_opts:
-                options.append(next(it, Word("")).text)
-        else:
-            operands.append(word)
-    return options, operands
-
-
-def option_values(args: list[Word], names: tuple[str, ...], *, exact: bool = False) -> list[Word]:
-    """Values of the given options: ``-o X``, ``--output=X`` and, unless ``exact``, ``-oX`` and
-    clusters such as ``-sSLo X``."""
-    found: list[Word] = []
-    for index, word in enumerate(args):
-        text = word.text
-        following = args[index + 1 : index + 2]
-        for opt in names:
-            if text == opt:
-                found += following
-            elif exact:
+    def read(self, word: Word, what: str, *, bulk: bool = False) -> None:
+        """``what`` reads the path ``word`` (``bulk``: a whole tree, as `tar c` or `grep -r`)."""
+        for place in self.places(word):
+            if place.kind == "sink":
                 continue
-            elif opt.startswith("--"):
-                if text.startswith(opt + "="):
-                    found.append(Word(text[len(opt) + 1 :], word.dynamic))
-            elif match := re.fullmatch(rf"-[a-zA-Z]*?{opt[1]}(.*)", text):
-                found += [Word(match[1], word.dynamic)] if match[1] else following
-    return found
+            if place.kind == "computed":
+                self.add("high", f"{what} reads {place.shown!r}, a path computed at run time")
+                continue
+            full = place.path if place.kind != "inside" else f"{self.locator.root}/{place.path}"
+            if DEVICES.match(full):
+                self.add("high", f"{what} reads the device {place.shown} (everything on it)")
+                continue
+            secret = secret_in(self.locator.home_based(full), bulk=bulk)
+            if secret is None and place.kind == "inside":
+                secret = secret_in(place.path, bulk=False)
+            if secret is not None:
+                store, whole = secret
+                held = store if whole else f"{place.shown} includes {store}"
+                self.add("high", f"{what} reads secrets ({held})")
+            elif place.kind != "inside":
+                self.add("medium", f"{what} reads {place.shown} outside the workspace")
+
+    def write(
+        self, word: Word, what: str, *, follow_last: bool = True, verb: str = "writes"
+    ) -> None:
+        """``what`` writes (creates, overwrites or ``verb``) the path ``word``."""
+        for place in self.places(word, follow_last=follow_last, disk_globs=True):
+            problem = write_path_problem(place.path) if place.kind == "inside" else None
+            if problem and place.path != ".":
+                self.add("critical", f"{what} {verb} {place.shown}: {problem}", changes=True)
+            elif place.kind == "inside":
+                self._write_inside(place, what, verb)
+            else:
+                self._elsewhere(place, what, verb)
+
+    def _write_inside(self, place: Place, what: str, verb: str) -> None:
+        if place.path.lower() in AGENT_CONFIG:
+            self.add(
+                "high",
+                f"{what} {verb} {place.path}: agentd's own goals or policy for this workspace",
+                changes=True,
+                revertible=True,
+            )
+            return
+        if editor_executed(place.path):
+            self.add(
+                "high",
+                f"{what} {verb} {place.path}: an editor or CI runs this file",
+                changes=True,
+                revertible=True,
+            )
+            return
+        full = f"{self.locator.root}/{place.path}"
+        if verb == "writes" and not place.glob and os.path.lexists(full):
+            verb = "overwrites" if not os.path.isdir(full) else "writes into"
+        self.add("medium", f"{what} {verb} {place.path}", changes=True, revertible=True)
+
+    def _elsewhere(self, place: Place, what: str, verb: str) -> None:
+        if place.kind == "sink":
+            return
+        if place.kind == "computed":
+            self.add(
+                "unknown",
+                f"{what} {verb} {place.shown!r}: a path computed at run time",
+                changes=True,
+                held_by=BOTH,
+            )
+        elif place.kind == "scratch":
+            self.add(
+                "high",
+                f"{what} {verb} {place.shown}: shared temporary space",
+                changes=True,
+                held_by=BOTH,
+            )
+        else:
+            self.add(
+                "critical", f"{what} {verb} {place.shown}: outside the workspace", changes=True
+            )
+
+    def outside_cwd(self) -> str | None:
+        """Where a command may run outside the workspace (after ``cd``), or None."""
+        if self.state.cwd is None:
+            return "in a directory computed at run time"
+        away = sorted(c for c in self.state.cwd if self.locator.classify(c, c).kind != "inside")
+        return f"in {', '.join(away)}" if away else None
+
+    def resolve(self, word: Word, *, follow_last: bool = True) -> str | None:
+        """The absolute path a literal word names from the one working directory; else None."""
+        literal = word.literal
+        cwd = self.state.cwd
+        if literal is None or cwd is None or len(cwd) != 1:
+            return None
+        walked = self.locator.walk(literal, next(iter(cwd)), follow_last=follow_last)
+        return None if walked is None else self.locator.expand_home(walked[0])
+
+    def delete(self, word: Word, what: str, *, recursive: bool, empty_only: bool = False) -> None:
+        """``what`` deletes the path ``word`` (a link itself unless written with a trailing
+        ``/``); ``empty_only``: only an empty directory (rmdir), which loses nothing."""
+        follow = word.text.endswith(("/", "/."))
+        for place in self.places(word, follow_last=follow, disk_globs=True):
+            if (
+                place.kind == "scratch"
+                and place.glob
+                and place.path.rpartition("/")[0] + "/" in SCRATCH
+            ):
+                self.add(
+                    "critical",
+                    f"{what} {word.text}: deletes everything in {place.path.rpartition('/')[0]}",
+                    changes=True,
+                )
+            elif place.kind != "inside":
+                self._elsewhere(place, what, "deletes")
+            elif place.path == ".":
+                self.add(
+                    "critical",
+                    f"{what} {word.text}: targets the workspace root itself",
+                    changes=True,
+                )
+            elif recursive and place.glob and place.path.rpartition("/")[0] in ("", "."):
+                if place.path.rpartition("/")[2] in ("*", ".*", "**"):
+                    self.add(
+                        "critical",
+                        f"{what} {word.text}: deletes everything in the workspace root",
+                        changes=True,
+                    )
+                else:
+                    self._delete_inside(place, what)
+            elif problem := write_path_problem(place.path):
+                self.add("critical", f"{what} {place.shown}: {problem}", changes=True)
+            elif empty_only:
+                self.add(
+                    "medium",
+                    f"{what} removes {place.path} if it is empty",
+                    changes=True,
+                    revertible=True,
+                )
+            else:
+                self._delete_inside(place, what)
+
+    def _delete_inside(self, place: Place, what: str) -> None:
+        if is_build_output(place.path):
+            self.add(
+                "medium",
+                f"{what} deletes {place.path}: build output or cache",
+                changes=True,
+                revertible=True,
+            )
+        else:
+            self.add(
+                "high",
+                f"{what} deletes {place.path} inside the workspace",
+                changes=True,
+                revertible=True,
+            )
+
+    def change(
+        self, word: Word, what: str, *, level: RiskLevel = "medium", root_ok: bool = False
+    ) -> None:
+        """``what`` changes the metadata (mode, owner, times) of ``word``."""
+        for place in self.places(word, disk_globs=True):
+            if place.kind != "inside":
+                self._elsewhere(place, what, "changes")
+            elif place.path == "." and not root_ok:
+                self.add(
+                    "critical",
+                    f"{what} {word.text}: targets the workspace root itself",
+                    changes=True,
+                )
+            elif place.path != "." and (problem := write_path_problem(place.path)):
+                self.add("critical", f"{what} {place.shown}: {problem}", changes=True)
+            else:
+                self.add(level, f"{what} changes {place.path}", changes=True, revertible=True)

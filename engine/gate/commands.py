@@ -1,183 +1,386 @@
-"""The gate's tables: the risk of every known command, the commands that wrap another command,
-detach from the step or write files, git's subcommands, and the argument patterns the checks look
-for. Extend them here; ``engine.gate.rules`` says which commands get an argument check on top.
-"""
+"""Simple commands as the walk meets them: words (with the variables and substitutions they
+use), redirections and here-documents, assignments and declarations, aliases, and each command
+handed to the tool checks as an ``Invocation``. ``engine.gate.walk.Walker`` adds the statements
+around them (lists, pipelines, branches, loops, functions)."""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, cast
 
-from engine.models import RiskLevel
+from engine.gate.analysis import MAX_DEPTH, Analysis, Feed, Invocation, Redirect
+from engine.gate.base import BOTH
+from engine.gate.syntax import Source, TooLarge, heredoc_body_span, parse
+from engine.gate.variables import judge_variable
+from engine.gate.words import OPAQUE, Value, Word, make_word, plain_word
 
+if TYPE_CHECKING:
+    from tree_sitter import Node
 
-def _names(text: str) -> frozenset[str]:
-    return frozenset(text.split())
+    from engine.gate.walk import Walker
 
+__all__ = ["Commands", "Scope", "fields"]
 
-def _table(level: RiskLevel, phrase: str, names: str) -> dict[str, tuple[RiskLevel, str]]:
-    return dict.fromkeys(names.split(), (level, phrase))
-
-
-# Command name -> (level, what it does). Names with argument checks are in rules.RULES.
-COMMAND_LEVELS: dict[str, tuple[RiskLevel, str]] = {
-    **_table(
-        "low",
-        "reads only",
-        """echo printf true false : ls pwd cat head tail wc grep egrep
-        fgrep rg ag sort uniq cut tr diff cmp comm stat file which type whereis date uname whoami
-        id printenv sleep test [ [[ basename dirname realpath readlink du df tree less more nl od
-        xxd hexdump strings md5sum sha1sum sha256sum sha512sum cksum column paste join fold fmt
-        rev tac seq yes expr jq hostname nproc free uptime ps pgrep lsof locale tput export unset
-        set shopt umask ulimit wait jobs read local declare typeset readonly return exit break
-        continue shift hash getopts let alias unalias popd dirs for select history help man""",
-    ),
-    **_table(
-        "medium",
-        "runs project code or changes the workspace",
-        """make cmake ninja meson
-        pytest tox nox ruff mypy pyright black isort flake8 pylint tsc eslint prettier jest vitest
-        mocha rustc rustfmt gcc g++ cc clang clang++ javac java mvn gradle dotnet swift swiftc
-        zig ghc cabal stack mix elixir erlc gofmt goimports golangci-lint patch gzip gunzip zip
-        bzip2 xz unxz zstd pre-commit just task bazel""",
-    ),
-    **_table(
-        "medium",
-        "keeps a background job running after the shell exits (in the step's process group)",
-        "disown",
-    ),
-    **_table(
-        "high",
-        "uses the network",
-        """ssh sftp nc ncat netcat telnet ftp socat http https
-        xh aria2c ping dig nslookup host""",
-    ),
-    **_table(
-        "high",
-        "installs or removes software",
-        """apt apt-get aptitude dpkg rpm yum dnf
-        pacman zypper apk brew port snap flatpak nix-env""",
-    ),
-    **_table("high", "signals or controls processes", "pkill killall service launchctl"),
-    **_table("high", "runs as another user", "doas su runuser pkexec"),
-    **_table(
-        "high",
-        "controls containers, VMs or clusters",
-        """docker podman kubectl helm
-        terraform vagrant nerdctl""",
-    ),
-    **_table("high", "runs a script in the current shell", "source ."),
-    **_table("high", "schedules or changes system services", "crontab at batch systemd-run"),
-    **_table("high", "opens files or URLs in other programs", "open xdg-open"),
-    **_table("high", "downloads and runs a package", "npx pnpx bunx uvx pipx"),
-    **_table(
-        "critical",
-        "formats, wipes or partitions disks",
-        """mkfs mke2fs mkswap fdisk sfdisk
-        parted wipefs blkdiscard""",
-    ),
-    **_table("critical", "shuts down or reboots the machine", "shutdown reboot halt poweroff"),
+Judge = Callable[["Walker", Invocation], None]
+_WRITE_OPS = {
+    ">": "writes",
+    ">|": "writes",
+    "&>": "writes",
+    "<>": "writes",
+    ">&": "writes",
+    ">>": "appends to",
+    "&>>": "appends to",
 }
+_READ_OPS = frozenset({"<", "<&"})
+REDIRECTS = frozenset({"file_redirect", "heredoc_redirect", "herestring_redirect"})
 
-DOWNLOADERS = frozenset({"curl", "wget", "fetch", "aria2c", "http", "https", "xh"})
-SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "fish", "su"})
-PYTHON = re.compile(r"(python|pypy)[0-9.]*")
-INLINE_FLAGS = {  # interpreter -> flags that run code given on the command line
-    "python": ("-c",), "node": ("-e", "--eval", "-p", "--print"), "perl": ("-e", "-E"),
-    "ruby": ("-e",), "php": ("-r",), "lua": ("-e",),
-}  # fmt: skip
-PACKAGE_TOOLS = _names(
-    "npm yarn pnpm pip pip3 uv poetry pdm cargo go gem bundle composer conda mamba bun deno"
-)
-PACKAGE_CHANGES = _names(
-    "install i add ci update upgrade up uninstall remove rm un sync publish login get link dlx "
-    "exec x global"
-)
-# name -> (options that take a value, positional words before the wrapped command)
-WRAPPERS: dict[str, tuple[frozenset[str], int]] = {
-    "env": (frozenset({"-u", "--unset", "-C", "--chdir"}), 0),
-    "sudo": (_names("-u -g -p -C -D -h -r -t -U -T --user --group --prompt --chdir"), 0),
-    "timeout": (frozenset({"-s", "--signal", "-k", "--kill-after"}), 1),
-    "nice": (frozenset({"-n", "--adjustment"}), 0),
-    "ionice": (frozenset({"-c", "-n", "--class", "--classdata"}), 0),
-    "nohup": (frozenset(), 0),  # keeps the process group: the runner's group kill reaches it
-    "busybox": (frozenset(), 0),
-    "setsid": (frozenset(), 0),  # a detacher too: see DETACHERS
-    "daemonize": (_names("-c -e -E -o -p -l -u"), 0),
-    "command": (frozenset(), 0),
-    "builtin": (frozenset(), 0),
-    "exec": (frozenset({"-a"}), 0),
-    "time": (frozenset({"-f", "--format", "-o", "--output"}), 0),
-    "stdbuf": (frozenset({"-i", "-o", "-e", "--input", "--output", "--error"}), 0),
-    "xargs": (_names("-I -L -n -P -s -d -E -a --arg-file --delimiter --max-procs"), 0),
-}
-# wrapper -> options whose value is a file it writes
-WRAPPER_OUTPUTS = {"time": ("-o", "--output"), "daemonize": ("-o", "-e", "-p", "-l")}
-# Commands that move what they run out of the step's process group or session, beyond the
-# runner's group kill: at least high, and the command they run is judged too.
-DETACHERS = {
-    "setsid": "detaches from the step's process group",
-    "daemonize": "detaches from the step's process group",
-    "start-stop-daemon": "starts a daemon outside the step's process group",
-    "screen": "runs commands in a terminal session outside the step's process group",
-    "tmux": "runs commands in a terminal session outside the step's process group",
-}
-SCREEN_VALUE_LETTERS = "ScehpTts"  # an option cluster ending in one takes a value (-dmS name)
-SCREEN_FLAGS = _names("-ls -list -wipe")
-TMUX_GLOBAL_VALUE_OPTS = _names("-c -f -L -S -T")  # before the subcommand; -c runs a command
-TMUX_VALUE_OPTS = _names("-c -e -n -s -t -x -y -N -w -T -S")  # a value in every subcommand
-TMUX_QUIET = _names(  # subcommands that run no command (any other may: new, send-keys, run ...)
-    "attach attach-session a at detach detach-client has-session has kill-server kill-session "
-    "kill-window kill-pane ls list-sessions list-windows list-panes rename-session "
-    "rename-window select-window select-pane switch-client"
-)
-# commands whose arguments are paths they change: xargs-fed arguments make them at least high
-PATH_CHANGERS = _names(
-    "rm rmdir unlink shred chmod chown chgrp cp mv ln tee touch mkdir truncate dd install"
-)
-WRITERS: dict[str, tuple[bool, frozenset[str]]] = {  # name -> (only the last operand, value opts)
-    "tee": (False, frozenset()),
-    "touch": (False, frozenset({"-d", "-t", "-r", "--date", "--reference"})),
-    "mkdir": (False, frozenset({"-m", "--mode"})),
-    "truncate": (False, frozenset({"-s", "-r", "--size", "--reference"})),
-    "mv": (False, frozenset({"-t", "-S", "--target-directory", "--suffix"})),
-    "cp": (True, frozenset({"-t", "-S", "--target-directory", "--suffix"})),
-    "ln": (True, frozenset({"-t", "-S", "--target-directory", "--suffix"})),
-    "install": (
-        True,
-        _names("-m -o -g -t -S --mode --owner --group --target-directory"),
-    ),
-}
 
-# Well-known secret stores: reading or copying from one is high. `~` stands for any home
-# directory ($HOME, /root, /home/<user>); a path may be a glob. Files named like a private key
-# are secrets wherever they are (a `.pub` public key is not).
-SECRET_STORES = (
-    "~/.ssh", "~/.aws", "~/.gnupg", "~/.config/gcloud", "~/.kube", "~/.docker/config.json",
-    "~/.netrc", "~/.git-credentials", "/etc/shadow", "/etc/gshadow", "/etc/ssh",
-)  # fmt: skip
-SECRET_NAMES = ("id_rsa", "id_ed25519", "id_ecdsa", "id_dsa")  # matched as *name*
-# commands whose arguments are not files they read (`echo ~/.ssh` only prints the name)
-NON_READERS = _names("echo printf cd pushd test [ [[ true false : export unset local declare")
-# commands that read whole directory trees: naming ~ or / reads the secret stores inside
-BULK_READERS = _names("cp mv rsync scp tar zip 7z cpio grep egrep fgrep rg ag")
+@dataclass(slots=True)
+class Scope:
+    """What one shell process knows: its functions and aliases (a `sh -c` starts afresh)."""
 
-# argument patterns the checks look for
-RM_EVERYTHING = _names(
-    "/ /* ~ ~/ ~/* $HOME $HOME/ $HOME/* ${HOME} ${HOME}/ . ./ * ./* .* .. ../ ../* /. //"
-)
-DISK_DEVICE = re.compile(r"/dev/(sd|nvme|hd|vd|xvd|mmcblk|disk|dm-|md|loop|mapper/)")
-SED_RUNS = re.compile(r"(?:^|[;\n{}0-9$!/])\s*[gpiImM0-9]*[wWe](?:\s|$|;)")
-AWK_RUNS = re.compile(r"system\s*\(|\|\s*getline|\|&|print[f]?\b[^;}]*[>|]|getline\s*<")
-# a substitution that downloads: `sh -c "$(curl ...)"` runs what it fetched
-FETCH_SUB = re.compile(r"\s*(?:sudo\s+)?(?:curl|wget|fetch)\b")
+    functions: dict[str, tuple[Source, Node]] = field(default_factory=dict)
+    aliases: dict[str, str | None] = field(default_factory=dict)
 
-# git subcommands by level; any other subcommand is high, since it may be an alias
-GIT_LOW = _names("""status log diff show rev-parse ls-files blame shortlog describe grep ls-tree
-    cat-file show-ref version help count-objects for-each-ref merge-base name-rev whatchanged
-    cherry var check-ignore check-attr diff-tree diff-files diff-index rev-list show-branch
-    reflog""")
-GIT_MEDIUM = _names("""add commit checkout switch stash fetch pull merge rebase restore
-    cherry-pick revert init clone mv rm apply am format-patch bisect gc notes sparse-checkout
-    archive worktree submodule ls-remote maintenance prune repack fsck tag branch remote reset
-    mergetool range-diff""")
-GIT_LISTING = _names("-a -r -v -vv -l --list --all --remotes --show-current -n")
+
+class Commands(Analysis):
+    """The walk's handling of simple commands; the statement walk is the subclass's."""
+
+    def __init__(self, workspace: str, judge: Judge, is_command: Callable[[str], bool]) -> None:
+        super().__init__(workspace)
+        self.judge = judge
+        self.is_command = is_command
+        self.scope = Scope()
+        self.source: Source | None = None
+        self.depth = 0
+        self.visits = 0  # statements walked, against MAX_VISITS
+        self.calls: list[tuple[str, int]] = []  # functions being walked, with `spawning` then
+        self.spawning = 0  # how many pipelines or background jobs enclose this point
+        self.output: Feed | None = None  # what the last command prints, when a check knows
+        self.pending: dict[int, list[Node]] = {}  # node id -> redirections that belong to it
+        self.expanding: set[str] = set()  # aliases being expanded
+
+    # --- the statement walk (engine.gate.walk.Walker) ------------------------------------
+
+    def _statements(self, nodes: Iterable[Node], feed: Feed | None) -> None:
+        raise NotImplementedError
+
+    def _apart(self, walk: Callable[[], None], *, spawn: bool) -> None:
+        raise NotImplementedError
+
+    def inline(self, text: str, what: str) -> None:
+        raise NotImplementedError
+
+    def call_function(self, name: str) -> None:
+        raise NotImplementedError
+
+    # --- words, substitutions, redirections --------------------------------------------
+
+    def define_alias(self, name: str, value: str | None) -> None:
+        self.scope.aliases[name] = value
+
+    def word(self, node: Node) -> Word:
+        assert self.source is not None
+        mark = self.mark
+        word = make_word(node, self.source, self)
+        found = self.tool_names(mark)
+        return replace(word, sources=found) if found else word
+
+    def variable(self, name: str) -> tuple[Value, ...] | None:
+        if name in self.state.variables:
+            return self.state.variables[name]
+        if name == "HOME":
+            return (("~", False),)
+        if name == "PWD":
+            return ((".", False),)
+        return None
+
+    def substitution(self, node: Node) -> str | None:
+        if node.type == "process_substitution":
+            # >(cmd) reads what the command around it writes: input only run time knows
+            writes_in = bool(node.children) and node.children[0].type == ">("
+            feed = Feed("computed") if writes_in else None
+            current = self.current
+            self._apart(lambda: self._statements(node.children, feed), spawn=True)
+            self.current = current
+            return "/dev/fd/63"
+        current = self.current
+        self._apart(lambda: self._statements(node.children, None), spawn=False)
+        self.current = current
+        inner = [c for c in node.named_children if c.type != "comment"]
+        if len(inner) == 1 and inner[0].type == "command" and self.source is not None:
+            return "." if self.source.text(inner[0]).strip() == "pwd" else None
+        return None
+
+    def _substitutions(self, node: Node, skip: Node | None = None) -> None:
+        """Walk the command and process substitutions anywhere under ``node``."""
+        for child in node.named_children:
+            if skip is not None and child == skip:
+                continue
+            if child.type in ("command_substitution", "process_substitution"):
+                self.substitution(child)
+            elif child.type in OPAQUE and self.source is not None:
+                self.opaque(self.source.text(child))
+            else:
+                self._substitutions(child)
+
+    def opaque(self, text: str) -> None:
+        if "$(" in text or "`" in text or "<(" in text or ">(" in text:
+            self._text_substitutions('"' + text.replace('"', '\\"') + '"')
+
+    def _redirects(
+        self, nodes: list[Node], inv: Invocation | None, feed: Feed | None, *, judge: bool = True
+    ) -> Feed | None:
+        """Read redirections (collected into ``inv``; judged now unless ``judge`` is False, when
+        ``run`` judges them); returns the standard input they leave the command with."""
+        for node in nodes:
+            if node.type == "file_redirect":
+                redirect = self._file_redirect(node)
+                if redirect is None:
+                    continue
+                if inv is not None:
+                    inv.redirects.append(redirect)
+                if judge:
+                    self.judge_redirect(redirect)
+                if redirect.op in _READ_OPS:
+                    feed = Feed("file", word=redirect.target)
+            elif node.type == "heredoc_redirect":
+                feed = self._heredoc(node)
+                inner = [c for c in node.named_children if c.type in REDIRECTS]
+                feed = self._redirects(inner, inv, None, judge=judge) or feed
+            elif node.type == "herestring_redirect":
+                words = [self.word(c) for c in node.named_children]
+                text = words[0].literal if len(words) == 1 else None
+                feed = Feed("text", text=None if text is None else text + "\n")
+        return feed
+
+    def _file_redirect(self, node: Node) -> Redirect | None:
+        assert self.source is not None
+        op = next((c.type for c in node.children if not c.is_named), "")
+        fd_node = node.child_by_field_name("descriptor")
+        fd = int(self.source.text(fd_node)) if fd_node is not None else None
+        targets = [c for c, field_name in fields(node) if field_name == "destination"]
+        if not targets:
+            return None
+        target = self.word(targets[0])
+        if op in (">&", "<&") and (target.text.isdigit() or target.text in ("-", "")):
+            return None  # descriptor duplication such as 2>&1
+        return Redirect(op, target, fd)
+
+    def judge_redirect(self, redirect: Redirect) -> None:
+        target = redirect.target
+        if target is None:
+            return
+        self.unowned = True  # its paths count for the command's rules; its findings are its own
+        try:
+            if redirect.op in _WRITE_OPS:
+                self.write(target, f"redirect {redirect.op}", verb=_WRITE_OPS[redirect.op])
+            elif redirect.op in _READ_OPS:
+                self.read(target, f"redirect {redirect.op}")
+        finally:
+            self.unowned = False
+
+    def _heredoc(self, node: Node) -> Feed:
+        """A here-document's text, read from the source between its line and its end marker
+        (tree-sitter's body node is not always right: a body starting with `\\` comes out as
+        words). Unquoted, its substitutions run when it is read, and expansions make it
+        computed."""
+        assert self.source is not None
+        source = self.source
+        start = next((c for c in node.named_children if c.type == "heredoc_start"), None)
+        span = heredoc_body_span(source, node)
+        if start is None or span is None:
+            return Feed("text", text="")
+        first, stop = span
+        begin = max([first, *(e for e in self._heredoc_ends(source) if first <= e < stop)])
+        text = source.slice(begin, stop)
+        if node.children and node.children[0].type == "<<-":
+            text = "\n".join(line.lstrip("\t") for line in text.split("\n"))
+        if any(q in source.text(start) for q in "'\"\\"):
+            return Feed("text", text=text)
+        if "$" not in text and "`" not in text:
+            return Feed("text", text=text.replace("\\\n", ""))
+        self._text_substitutions('"' + text.replace('"', '\\"') + '"')
+        return Feed("text", text=None)
+
+    def _heredoc_ends(self, source: Source) -> list[int]:
+        """Where the here-documents of a script end (past their end marker's line)."""
+        ends: list[int] = []
+        stack = [source.root]
+        while stack:
+            node = stack.pop()
+            if node.type == "heredoc_end":
+                ends.append(node.end_byte + 1)
+            stack.extend(node.children)
+        return ends
+
+    def _text_substitutions(self, text: str) -> None:
+        """Walk the command substitutions of a double-quoted string given as text."""
+        if self.depth >= MAX_DEPTH:
+            self.add("unknown", "substitutions nested too deeply to analyse")
+            return
+        try:
+            parsed = parse(text)
+        except TooLarge as exc:
+            self.add("unknown", str(exc))
+            return
+        saved = self.source
+        self.source = parsed
+        self.depth += 1
+        try:
+            self._substitutions(parsed.root)
+        finally:
+            self.source = saved
+            self.depth -= 1
+
+    def _command(self, node: Node, feed: Feed | None, extra: list[Node]) -> None:
+        words: list[Word] = []
+        env: dict[str, Word] = {}
+        redirects = list(extra)
+        for child, field_name in fields(node):
+            if child.type == "variable_assignment" and not words:
+                name, value = self._assignment(child)
+                if name is not None:
+                    env[name] = value
+            elif child.type in REDIRECTS or field_name == "redirect":
+                redirects.append(child)
+            elif child.type == "command_name":
+                named = child.named_children
+                words.append(self.word(named[0]) if named else plain_word(""))
+            elif child.type != "comment":
+                words.append(self.word(child))
+        if not words:
+            self.current = None
+            for name, value in env.items():
+                self.assign(name, value, exported=False)
+            self._redirects(redirects, None, feed)
+            return
+        inv = Invocation(words, _name(words[0]), [], feed or self.state.stdin, env)
+        inv.feed = self._redirects(redirects, inv, inv.feed, judge=False)
+        self.run(inv)
+
+    def run(self, inv: Invocation) -> None:
+        """Judge one command; wrappers call this again for the command they run."""
+        head = inv.argv[0]
+        self.begin_command(inv.name, " ".join(w.text for w in inv.argv))
+        if inv.fresh:
+            for redirect in inv.redirects:
+                self.judge_redirect(redirect)
+        literal = head.literal
+        if literal is None:
+            self.add("unknown", f"computed command name {head.text!r}", held_by=BOTH)
+            return
+        for name, value in inv.env.items():
+            judge_variable(self, name, value, inv.name, shell=False)
+        if inv.functions and "/" not in literal:
+            if literal in self.scope.aliases and literal not in self.expanding:
+                self._alias_call(literal, inv)
+            if literal in self.scope.functions:
+                index = self.current
+                self.call_function(literal)
+                self.current = index
+                if not self.is_command(literal):
+                    return
+                self.add("high", f"shell function {literal!r} shadows the command {literal}")
+        self.judge(cast("Walker", self), inv)  # the tools see the whole walk
+
+    def _alias_call(self, name: str, inv: Invocation) -> None:
+        alias = self.scope.aliases[name]
+        if alias is None:
+            self.add("unknown", f"{name!r} is an alias whose text is computed at run time")
+            return
+        rest = " ".join(_quoted(w) for w in inv.args)
+        index = self.current
+        self.expanding.add(name)  # the shell does not expand an alias inside itself
+        try:
+            self.inline(f"{alias} {rest}", f"alias {name}")
+        finally:
+            self.expanding.discard(name)
+        self.current = index
+        self.add("high", f"{name!r} is an alias this script defines: {alias!r}")
+
+    def _assignment(self, node: Node) -> tuple[str | None, Word]:
+        assert self.source is not None
+        name_node = node.child_by_field_name("name")
+        value_node = node.child_by_field_name("value")
+        value = self.word(value_node) if value_node is not None else plain_word("")
+        if value_node is not None and value_node.type == "array":
+            value = plain_word(self.source.text(value_node), dynamic=True)
+        if name_node is None or name_node.type != "variable_name":
+            return None, value
+        appends = any(c.type == "+=" for c in node.children)
+        name = self.source.text(name_node)
+        if appends:
+            value = _appended(self.state.variables.get(name), value)
+        return name, value
+
+    def _assignments(self, node: Node, feed: Feed | None) -> None:
+        self.current = None
+        targets = node.named_children if node.type == "variable_assignments" else [node]
+        for child in targets:
+            name, value = self._assignment(child)
+            if name is not None:
+                self.assign(name, value, exported=False)
+
+    def assign(self, name: str, value: Word, *, exported: bool) -> None:
+        """A shell variable is set (``exported``: also for the programs it starts)."""
+        self.state.variables[name] = (
+            None if value.dynamic else tuple((v, _has_glob(v)) for v in value.values)
+        )
+        judge_variable(self, name, value, None, shell=not exported)
+
+    def _declaration(self, node: Node, feed: Feed | None) -> None:
+        """export, declare, typeset, local, readonly: assignments, exported or not."""
+        assert self.source is not None
+        self.current = None
+        keyword = node.children[0].type if node.children else ""
+        flags = "".join(
+            self.source.text(c)[1:]
+            for c in node.named_children
+            if c.type == "word" and self.source.text(c).startswith("-")
+        )
+        exported = keyword == "export" or "x" in flags
+        if "f" in flags and exported:
+            self.add("high", "exports shell functions to the shells this step starts")
+        for child in node.named_children:
+            if child.type == "variable_assignment":
+                name, value = self._assignment(child)
+                if name is not None:
+                    self.assign(name, value, exported=exported)
+            elif child.type not in ("word", "variable_name"):
+                self.word(child)
+
+    def _unset(self, node: Node, feed: Feed | None) -> None:
+        assert self.source is not None
+        for child in node.named_children:
+            self.state.variables[self.source.text(child)] = (("", False),)
+
+
+def fields(node: Node) -> list[tuple[Node, str | None]]:
+    """The named children with their field names, in order."""
+    return [
+        (child, node.field_name_for_child(index))
+        for index, child in enumerate(node.children)
+        if child.is_named
+    ]
+
+
+def _name(word: Word) -> str:
+    literal = word.literal
+    return "" if literal is None else literal.rsplit("/", 1)[-1]
+
+
+def _quoted(word: Word) -> str:
+    return "'" + word.text.replace("'", "'\\''") + "'" if not word.dynamic else word.text
+
+
+def _has_glob(value: str) -> bool:
+    return any(c in value for c in "*?[")
+
+
+def _appended(old: tuple[Value, ...] | None, value: Word) -> Word:
+    if old is None or value.dynamic or len(old) * len(value.values) > 64:
+        return plain_word(value.text, dynamic=True)
+    joined = tuple(o + v for o, _ in old for v in value.values)
+    return Word(joined[0], joined)

@@ -1,5 +1,5 @@
-"""The language model's part of ``agent/health`` / ``agentd doctor``: the configured endpoint,
-tested with one short ``GET /models`` (never a hang), and what this session has learnt of it."""
+"""The language model's part of ``agent/health`` / ``agentd doctor``: the configured endpoint, what
+this session has learnt of it, and (when asked) a test of it: one short ``GET /models``."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ async def model_health(
     session: ModelSession,
     key_source: str | None,
     *,
+    probe: bool = True,
     timeout_s: float = PROBE_TIMEOUT_S,
 ) -> ModelHealth | None:
-    """None when free text goes to no model (the offline planner)."""
+    """None when free text goes to no model (the offline planner); ``reachable`` is None when
+    the endpoint was not tested."""
     if config.model_planner == "stub":
         return None
     key = config.api_key.get_secret_value().strip() if config.api_key else ""
@@ -35,6 +37,8 @@ async def model_health(
     )
     if not key and client.is_openai:
         health.problem = "no API key: export OPENAI_API_KEY, or OPENAI_BASE_URL for a local server"
+        return health
+    if not probe:
         return health
     try:
         listed = await client.models(timeout_s=timeout_s)

@@ -17,13 +17,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from server import wire
+
 JsonValue = Any  # what json.loads returns; the CLI reads fields by name
 RequestHandler = Callable[[JsonValue], Awaitable[JsonValue]]
 NotificationHandler = Callable[[JsonValue], None]
-
-REQUEST_CANCELLED = -32800
-METHOD_NOT_FOUND = -32601
-INTERNAL_ERROR = -32603
 
 
 class RpcError(Exception):
@@ -73,6 +71,11 @@ class Connection:
     async def request(self, method: str, params: JsonValue) -> JsonValue:
         _, future = self.send_request(method, params)
         return await future
+
+    def request_nowait(self, method: str, params: JsonValue) -> None:
+        """Send a request whose answer nobody waits for (a failure is dropped, not raised)."""
+        _, future = self.send_request(method, params)
+        future.add_done_callback(lambda f: None if f.cancelled() else f.exception())
 
     def notify(self, method: str, params: JsonValue = None) -> None:
         message: dict[str, JsonValue] = {"jsonrpc": "2.0", "method": method}
@@ -148,7 +151,7 @@ class Connection:
         if future is None or future.done():
             return
         if (error := message.get("error")) is not None:
-            code, text = error.get("code", INTERNAL_ERROR), error.get("message", "")
+            code, text = error.get("code", wire.INTERNAL_ERROR), error.get("message", "")
             future.set_exception(RpcError(code, text, error.get("data")))
         else:
             future.set_result(message.get("result"))
@@ -158,14 +161,17 @@ class Connection:
         handler = self._requests.get(method)
         try:
             if handler is None:
-                raise RpcError(METHOD_NOT_FOUND, f"method not found: {method}")
+                raise RpcError(wire.METHOD_NOT_FOUND, f"method not found: {method}")
             reply["result"] = await handler(params)
         except asyncio.CancelledError:
-            reply["error"] = {"code": REQUEST_CANCELLED, "message": "cancelled"}
+            reply["error"] = {"code": wire.REQUEST_CANCELLED, "message": "cancelled"}
         except RpcError as exc:
             reply["error"] = {"code": exc.code, "message": exc.message}
         except Exception as exc:  # a bug in a handler must not leave the server waiting forever
-            reply["error"] = {"code": INTERNAL_ERROR, "message": f"{type(exc).__name__}: {exc}"}
+            reply["error"] = {
+                "code": wire.INTERNAL_ERROR,
+                "message": f"{type(exc).__name__}: {exc}",
+            }
         self._send(reply)
 
 

@@ -1,7 +1,8 @@
-"""How `agentd run` shows a run: rich live progress on a terminal, plain lines in a pipe, or JSON.
+"""How `agentd run` shows a run: plain lines in a pipe, or JSON (the live terminal view is live.py).
 
 Everything here works on the JSON the server sends (RunResult, StepResult as dicts) so the CLI never
-imports pydantic or the engine; rich is imported only when a terminal is there to draw on.
+imports pydantic or the engine. While an approval prompt is open it owns the terminal: what the run
+prints meanwhile is held and shown below the prompt once it is answered.
 """
 
 from __future__ import annotations
@@ -9,118 +10,79 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TextIO
 
 from server.cli.client import JsonValue
-
-# The final step statuses of docs/protocol.md, restated so the CLI need not import the engine.
-FINAL = frozenset(
-    ["succeeded", "failed", "timedOut", "cancelled", "denied", "rejected", "skipped", "planned"]
+from server.cli.words import (
+    FINAL,
+    StepFacts,
+    marks_for,
+    output_lines,
+    step_line,
+    summary_lines,
 )
-TAIL_LINES = 20
-
-
-def plural(count: int, noun: str) -> str:
-    """``1 step``, ``2 steps``: every count the CLI prints agrees with its noun."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
-def _can_encode(stream: TextIO, text: str) -> bool:
-    try:
-        text.encode(stream.encoding or "ascii")
-    except (UnicodeEncodeError, LookupError):
-        return False
-    return True
-
-
-# Status marks ("" for any other status) and "more" for the note before an output tail.
-_MARKS = {"succeeded": "✓", "failed": "✗", "timedOut": "✗", "planned": "·", "": "⊘", "more": "…"}
-_ASCII = {"succeeded": "+", "failed": "x", "timedOut": "x", "planned": ".", "": "-", "more": "..."}
-
-
-def marks_for(stream: TextIO) -> dict[str, str]:
-    """Status marks: check marks where the stream can show them, ASCII otherwise."""
-    return dict(_MARKS if _can_encode(stream, "".join(_MARKS.values())) else _ASCII)
-
-
-def step_line(step: dict[str, JsonValue], marks: dict[str, str]) -> str:
-    """``✓ s1 echo hi (succeeded, 3 ms, risk low)``: one finished step."""
-    status = str(step.get("status", ""))
-    line = step.get("cmd") if step.get("kind") == "runCli" else f"write {step.get('path')}"
-    risk = step.get("risk") or {}
-    details = [status]
-    if status != "planned":
-        details.append(f"{step.get('durationMs', 0)} ms")
-    if step.get("exitCode") not in (None, 0):
-        details.append(f"exit {step['exitCode']}")
-    level = f"risk {risk.get('level', 'unknown')}"
-    if risk.get("reasons") and risk.get("level") != "low":
-        level += ": " + "; ".join(str(r) for r in risk["reasons"])
-    details.append(level)
-    if step.get("decision") not in (None, "allow"):
-        details.append(f"gate {step['decision']}")
-    mark = marks.get(status, marks[""])
-    return f"{mark} {step.get('id')} {line} ({', '.join(details)})"
-
-
-def summary_line(result: dict[str, JsonValue]) -> str:
-    results = result.get("results") or []
-    ok = sum(1 for r in results if r.get("status") == "succeeded")
-    trust = (result.get("bits") or {}).get("t")
-    if result.get("status") == "planned":
-        counted = f"{plural(len(results), 'step')} planned"
-    else:
-        counted = f"{ok}/{plural(len(results), 'step')} succeeded"
-    return (
-        f"Run {result.get('runId')} {result.get('status')}: {counted}, trust {trust}, "
-        f"trace {result.get('trace')}"
-    )
-
-
-def output_tail(text: str, more: str, lines: int = TAIL_LINES) -> list[str]:
-    """The last ``lines`` lines of ``text``, after a ``… N more lines`` note if there were more."""
-    if not text.strip():
-        return []
-    every = text.rstrip("\n").splitlines()
-    hidden = len(every) - lines
-    return ([f"{more} {plural(hidden, 'more line')}"] if hidden > 0 else []) + every[-lines:]
-
-
-def step_output(step: dict[str, JsonValue], marks: dict[str, str], *, verbose: bool) -> list[str]:
-    """What to show under a finished step's line: a succeeded step's stdout; a failed one's
-    stdout and then stderr (where failures explain themselves); both for any step if verbose."""
-    status = step.get("status")
-    if verbose or status in ("failed", "timedOut"):
-        streams = ["stdout", "stderr"]
-    else:
-        streams = ["stdout"] if status == "succeeded" else []
-    return [line for s in streams for line in output_tail(str(step.get(s) or ""), marks["more"])]
+from server.cli.workspace import RUNS_DIR
 
 
 class Renderer:
-    """The quiet base: collects nothing, prints nothing. Subclasses draw what they need."""
+    """The quiet base: tracks the run, prints only notes. Subclasses draw what they need."""
 
-    def __init__(self, *, verbose: bool = False, err: TextIO | None = None) -> None:
+    def __init__(
+        self, *, verbose: bool = False, err: TextIO | None = None, workspace: Path | None = None
+    ) -> None:
         self.verbose = verbose
         self._err = err
+        self.workspace = workspace
+        self.run_id = ""
+        self.facts = StepFacts()
+        # Set by the run command: the time limit a timed-out step hit, in words.
+        self.describe_limit: Callable[[str], str | None] = lambda step_id: None
+        self._held: list[Callable[[], None]] = []  # output waiting while something holds it
+        self._holds = 0
 
     @property
     def err(self) -> TextIO:
         # Looked up each time: a live display swaps sys.stderr for a proxy that prints above it.
         return self._err or sys.stderr
 
+    def trace_path(self, run_id: str, relative: str | None = None) -> str:
+        """Where a run's trace is, as an absolute path whenever the workspace is known."""
+        rel = relative or (RUNS_DIR / f"{run_id}.jsonl").as_posix()
+        return str(self.workspace / rel) if self.workspace is not None else rel
+
+    # -- what the server says ----------------------------------------------------------------
+    def phase(self, text: str) -> None:
+        """What the run is doing before its steps show anything: starting, planning, ..."""
+
+    def run_started(self, params: dict[str, JsonValue]) -> None:
+        self.run_id = str(params.get("runId") or "")
+
+    def plan(self, params: dict[str, JsonValue]) -> None:
+        """``agent/planReady``: the gated plan, before any step runs."""
+        for step in params.get("steps") or []:
+            self.facts.statuses[str(step.get("id"))] = str(step.get("status"))
+
     def progress(self, value: dict[str, JsonValue]) -> None:
         """A ``$/progress`` value: begin / report / end."""
 
     def step(self, step: dict[str, JsonValue]) -> None:
         """An ``agent/stepUpdated`` step (in flight or final)."""
+        step_id = str(step.get("id"))
+        self.facts.statuses[step_id] = str(step.get("status"))
+        if step.get("approvedBy") == "user" and step_id not in self.facts.approvals:
+            # The server settled it from an earlier "always" without asking this time.
+            self.facts.approvals[step_id] = "approved: you chose always for this command"
 
     def output(self, delta: dict[str, JsonValue]) -> None:
         """An ``agent/outputDelta``."""
 
     def note(self, text: str) -> None:
         """Something the user should know now (cancelling, server messages): always stderr."""
+        self.hold_or_do(lambda: self._write_err(text))
+
+    def _write_err(self, text: str) -> None:
         self.err.write(text + "\n")
         self.err.flush()
 
@@ -134,10 +96,53 @@ class Renderer:
     def close(self) -> None:
         """Tear down any live display (also on errors and Ctrl-C)."""
 
+    # -- a prompt owns the terminal ----------------------------------------------------------
+    def hold_or_do(self, show: Callable[[], None]) -> None:
+        if self._holds:
+            self._held.append(show)
+        else:
+            show()
+
+    def hold(self) -> Callable[[], None]:
+        """Hold the run's output (in order) until the returned release is called."""
+        self._holds += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if released:
+                return
+            released = True
+            self._holds -= 1
+            while not self._holds and self._held:
+                self._held.pop(0)()
+
+        return release
+
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:
-        """Hold the live display still while the user answers a prompt."""
-        yield
+        """Hold the run's output while the user answers a prompt; show it below afterwards."""
+        release = self.hold()
+        self.pause_display()
+        try:
+            yield
+        finally:
+            release()
+            self.resume_display()
+
+    def limit_of(self, step: dict[str, JsonValue]) -> None:
+        """Word the time limit a timed-out step hit, once, when its line is shown."""
+        step_id = str(step.get("id"))
+        if step.get("status") == "timedOut" and step_id not in self.facts.limits:
+            limit = self.describe_limit(step_id)
+            if limit is not None:
+                self.facts.limits[step_id] = limit
+
+    def pause_display(self) -> None:
+        """Stop drawing (a live display) while a prompt is open."""
+
+    def resume_display(self) -> None:
+        """Start drawing again after a prompt."""
 
 
 class JsonRenderer(Renderer):
@@ -159,107 +164,41 @@ class PlainRenderer(Renderer):
         super().__init__(**kwargs)
         self.out = out or sys.stdout
         self.marks = marks_for(self.out)
+        self.gutters = {"stdout": "|", "stderr": "!"}  # plain ASCII gutters: logs get grepped
         self.shown: set[str] = set()
 
     def step(self, step: dict[str, JsonValue]) -> None:
+        super().step(step)
         if step.get("status") in FINAL and step.get("id") not in self.shown:
             self.shown.add(str(step.get("id")))
-            self.emit_step(step)
+            # Worded when shown: a prompt that closes meanwhile may add how it was settled.
+            self.hold_or_do(lambda: self.emit_step(step))
+
+    def output_lines(self, step: dict[str, JsonValue]) -> list[tuple[str, str]]:
+        """``(stream, line)`` pairs under a step: the tails of its streams, then a note when its
+        output was cut at the capture cap (with where the whole of it is)."""
+        lines = output_lines(step, self.marks["more"], verbose=self.verbose)
+        if step.get("truncated"):
+            where = str(Path(self.trace_path(self.run_id)).with_suffix(""))
+            lines.append(("note", f"output cut at the capture limit; all of it is in {where}/"))
+        return lines
 
     def emit_step(self, step: dict[str, JsonValue]) -> None:
-        self.out.write(step_line(step, self.marks) + "\n")
-        output = step_output(step, self.marks, verbose=self.verbose)
-        self.out.writelines(f"    | {line}\n" for line in output)
+        self.limit_of(step)
+        self.out.write(step_line(step, self.marks, self.facts) + "\n")
+        self.out.writelines(
+            f"    {self.gutters.get(s, ' ')} {text}\n" for s, text in self.output_lines(step)
+        )
         self.out.flush()
 
     def finish(self, result: dict[str, JsonValue]) -> None:
+        self.run_id = str(result.get("runId") or self.run_id)
         # Steps that never reported a final update (a dry run, a cancelled plan) still get a line.
         for step in result.get("results") or []:
             self.step(step)
-        self.out.write(summary_line(result) + "\n")
+        trace = self.trace_path(self.run_id, str(result.get("trace") or "") or None)
+        self.hold_or_do(lambda: self.emit_summary(result, summary_lines(result, trace)))
+
+    def emit_summary(self, result: dict[str, JsonValue], lines: list[str]) -> None:
+        self.out.writelines(line + "\n" for line in lines)
         self.out.flush()
-
-
-_STYLES = {"succeeded": "green", "failed": "red", "timedOut": "red", "planned": "cyan"}
-
-
-class RichRenderer(PlainRenderer):
-    """A live progress bar (from ``$/progress``) with the finished steps scrolling above it."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        self.console = Console(file=self.out)
-        self.bar = Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            TextColumn("[dim]{task.fields[running]}"),
-            console=self.console,
-            transient=True,
-        )
-        self.task = self.bar.add_task("Agent", total=100, running="")
-        self.running: dict[str, str] = {}  # step id -> its command, then its last output line
-        self.bar.start()
-
-    def progress(self, value: dict[str, JsonValue]) -> None:
-        kind = value.get("kind")
-        if kind == "begin" and value.get("title"):
-            self.bar.update(self.task, description=str(value["title"]))
-        if isinstance(value.get("percentage"), int | float):
-            self.bar.update(self.task, completed=value["percentage"])
-
-    def step(self, step: dict[str, JsonValue]) -> None:
-        step_id = str(step.get("id"))
-        if step.get("status") == "running":
-            self.running[step_id] = str(step.get("cmd") or step.get("path") or "")
-        elif step.get("status") in FINAL:
-            self.running.pop(step_id, None)
-        self._show_running()
-        super().step(step)
-
-    def output(self, delta: dict[str, JsonValue]) -> None:
-        lines = str(delta.get("text") or "").strip().splitlines()
-        step_id = str(delta.get("stepId"))
-        if lines and step_id in self.running:
-            self.running[step_id] = lines[-1]
-            self._show_running()
-
-    def _show_running(self) -> None:
-        """The running steps and the last line each printed: the live tail under the bar."""
-        shown = "  ".join(f"{sid}: {tail}" for sid, tail in self.running.items())
-        self.bar.update(self.task, running=shown[:70])
-
-    def emit_step(self, step: dict[str, JsonValue]) -> None:
-        from rich.text import Text
-
-        status = str(step.get("status"))
-        self.console.print(Text(step_line(step, self.marks), style=_STYLES.get(status, "yellow")))
-        for line in step_output(step, self.marks, verbose=self.verbose):
-            self.console.print(Text(f"    │ {line}", style="dim"))
-
-    def finish(self, result: dict[str, JsonValue]) -> None:
-        for step in result.get("results") or []:
-            PlainRenderer.step(self, step)
-        self.close()
-        from rich.text import Text
-
-        style = {"succeeded": "bold green", "planned": "bold cyan"}.get(
-            str(result.get("status")), "bold red"
-        )
-        self.console.print(Text(summary_line(result), style=style))
-
-    def close(self) -> None:
-        self.bar.stop()
-
-    @contextlib.contextmanager
-    def paused(self) -> Iterator[None]:
-        self.bar.stop()
-        try:
-            yield
-        finally:
-            self.bar.start()

@@ -1,61 +1,39 @@
-"""`agentd trace` and `agentd doctor`: a trace and a health report, in words."""
+"""`agentd doctor`: the server's health report, in words."""
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from server.cli.client import JsonValue
-from server.cli.render import plural
+from server.cli.words import APPROVAL_TIMEOUT_SETTING, STEP_TIMEOUT_SETTING, duration
+
+_APPROVALS = {  # how this client is asked, as the server reports it
+    "requestPermission": "asked here, at the terminal (--yes / --no answer for you)",
+    "showMessageRequest": "asked through a message box",
+    "none": "nobody can be asked: steps that need approval are rejected",
+}
 
 
-def trace_text(
-    report_path: str,
-    records: list[dict[str, JsonValue]],
-    problems: list[str],
-    *,
-    truncated: bool,
-    complete: bool,
-    marks: dict[str, str],
-) -> str:
-    """A trace as a table of records, then the verdict on its hash chain."""
-    lines = [
-        f"{r.get('seq', '?'):>4}  {r.get('ts', '')}  {r.get('type', ''):<19} "
-        f"{_record_summary(r)}".rstrip()
-        for r in records
-    ]
-    if problems:
-        verdict = [f"{marks['failed']} hash chain BROKEN:", *(f"  {p}" for p in problems)]
-    else:
-        verdict = [f"{marks['succeeded']} hash chain verified ({plural(len(records), 'record')})"]
-    if truncated:
-        verdict.append(f"{marks['failed']} cut short: the writer stopped mid-record")
-    elif not problems and not complete:
-        verdict.append(f"{marks['failed']} incomplete: the run did not finish (no run.finished)")
-    return "\n".join([f"Trace {report_path}", *lines, *verdict])
+def _limit(setting: str) -> Callable[[JsonValue], str]:
+    return lambda ms: f"{duration(ms)} (setting {setting})" if isinstance(ms, int) else str(ms)
 
 
-def _record_summary(record: dict[str, JsonValue], width: int = 100) -> str:
-    parts: list[str] = []
-    for key, value in record.items():
-        if key in ("seq", "ts", "type", "prev"):
-            continue
-        if key == "step" and isinstance(value, dict):
-            status = value.get("status")
-            exit_code = value.get("exitCode")
-            parts.append(f"status={status}" + ("" if exit_code is None else f" exit={exit_code}"))
-            parts.append(f"{value.get('durationMs', 0)}ms")
-        elif key == "risk" and isinstance(value, dict):
-            parts.append(f"risk={value.get('level')}")
-        elif key == "steps" and isinstance(value, list):
-            parts.append(f"steps={len(value)}")
-        elif isinstance(value, dict | list):
-            parts.append(f"{key}={json.dumps(value, ensure_ascii=False, separators=(',', ':'))}")
-        else:
-            parts.append(f"{key}={value}")
-    text = " ".join(parts)
-    return text if len(text) <= width else text[: width - 1] + "…"
+# The health fields people read most, as a label and words; any other field is shown as named.
+_KNOWN: dict[str, tuple[str, Callable[[JsonValue], str]]] = {
+    "stepTimeoutMs": ("step time limit", _limit(STEP_TIMEOUT_SETTING)),
+    "approvalTimeoutMs": ("approval time limit", _limit(APPROVAL_TIMEOUT_SETTING)),
+    "approvals": ("approvals", lambda how: _APPROVALS.get(str(how), str(how))),
+    "maxParallel": ("steps at once", lambda n: f"at most {n}"),
+    "activeRuns": ("runs in progress", str),
+    "modelConfigured": (
+        "language model",
+        lambda yes: "configured" if yes else "none (goal ids work; free text needs one)",
+    ),
+}
+
+_SECTIONS = {"model": "model endpoint"}  # health fields that are objects, shown a line a key
 
 
 def health_report(
@@ -72,13 +50,14 @@ def health_report(
     for key, value in report.items():
         if key in ("version", "problems", "ok", "healthy"):
             continue
-        if isinstance(value, dict) and value:  # a section (the language model): one line a key
-            lines.append(f"  {_key_words(key)}:")
-            lines.extend(
-                f"    {_key_words(k)}: {_words(v)}" for k, v in value.items() if v is not None
-            )
+        if key in _KNOWN:
+            label, say = _KNOWN[key]
+            lines.append(f"  {label}: {say(value)}")
+        elif isinstance(value, dict) and value:  # a section (the model endpoint): a line a key
+            lines.append(f"  {_SECTIONS.get(key, _label(key))}:")
+            lines.extend(f"    {_label(k)}: {_words(v)}" for k, v in value.items() if v is not None)
         else:
-            lines.append(f"  {_key_words(key)}: {_words(value)}")
+            lines.append(f"  {_label(key)}: {_words(value)}")
     if goals is not None:
         listed = goals.get("goals") or []
         own = sum(1 for g in listed if g.get("source") == "workspace")
@@ -90,8 +69,8 @@ def health_report(
     return not problems, "\n".join(lines)
 
 
-def _key_words(key: str) -> str:
-    """stepTimeoutMs: step timeout ms."""
+def _label(key: str) -> str:
+    """sandboxRequested: sandbox requested."""
     return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", key).lower()
 
 

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from lsprotocol import types
 from lsprotocol.types import ClientCapabilities
 from pydantic import BaseModel, ValidationError
 from pygls.exceptions import JsonRpcInvalidParams
@@ -42,6 +43,7 @@ from server.core.output import Backpressure
 from server.core.runs import RunTokens, outcome_line
 from server.core.settings import Settings
 from server.lsp.approvals import LspAsker
+from server.lsp.codeactions import code_actions
 from server.lsp.diagnostics import DiagnosticsPublisher
 from server.lsp.notify import RunNotifier
 from server.lsp.progress import ProgressWire, RunProgress
@@ -62,7 +64,7 @@ class Session(ProgressWire, Protocol):
 
     def show_warning(self, message: str) -> None: ...
 
-    def show_document(self, uri: str, line: int | None) -> Awaitable[bool]: ...
+    def show_document(self, uri: str) -> Awaitable[bool]: ...
 
 
 def validate(model: type[M], params: Any) -> M:
@@ -112,6 +114,9 @@ class AgentMethods:
     def capabilities(self) -> ClientCapabilities | None:
         return self._session.capabilities()
 
+    def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction]:
+        return code_actions(self.engine, params)
+
     # -- runs ----------------------------------------------------------------------------------
     async def run_goal(self, params: Any) -> dict[str, Any]:
         return await self._run(validate(RunGoalParams, params))
@@ -130,7 +135,9 @@ class AgentMethods:
         # The run starts at once: a server-created token begins when the client accepts it.
         progress = RunProgress(self._session, request.goal or "explicit steps")
         progress.start(request.work_done_token)
-        notifier = RunNotifier(self._session, progress, self._session.backpressure)
+        notifier = RunNotifier(
+            self._session, progress, self._session.backpressure, dry_run=request.dry_run
+        )
         outcome = "failed: the run did not start"
         try:
             handle = self.engine.start(
@@ -196,12 +203,12 @@ class AgentMethods:
         return {"runId": request.run_id, "events": events}
 
     async def health(self, params: Any) -> dict[str, Any]:
-        validate(HealthParams, params)
+        request = validate(HealthParams, params)
         default = self._session.default_workspace()
         self.engine.key_source = (
             "editor settings" if self.settings.api_key_from_settings else self._key_source
         )
-        health = await self.engine.health()
+        health = await self.engine.health(check_model=request.check_model)
         return HealthResult(
             **health.model_dump(),
             approvals=self.approvals.mechanism(),
@@ -209,11 +216,8 @@ class AgentMethods:
         ).wire()
 
     async def show_output(self, params: Any) -> dict[str, Any]:
-        """Open the file that holds a step's full output (a spill file, or the trace at the step's
-        ``step.finished`` line) in the editor with ``window/showDocument``."""
+        """Open a file with a step's full output in the editor (``window/showDocument``)."""
         request = validate(ShowOutputParams, params)
-        where = self.engine.output_location(
-            self._workspace(request.workspace), request.run_id, request.step_id
-        )
-        shown = await self._session.show_document(where.path.as_uri(), where.line)
-        return {"uri": where.path.as_uri(), "line": where.line, "shown": shown}
+        workspace = self._workspace(request.workspace)
+        uri = self.engine.step_output(workspace, request.run_id, request.step_id).as_uri()
+        return {"uri": uri, "shown": await self._session.show_document(uri)}

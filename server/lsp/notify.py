@@ -28,9 +28,15 @@ class RunNotifier:
     """The engine listener of one run (synchronous, never blocks: messages are only queued)."""
 
     def __init__(
-        self, session: Notifier, progress: RunProgress, backpressure: Backpressure
+        self,
+        session: Notifier,
+        progress: RunProgress,
+        backpressure: Backpressure,
+        *,
+        dry_run: bool = False,
     ) -> None:
         self._session = session
+        self._dry_run = dry_run
         self.progress = progress
         self.run_id = ""
         self.total = 0
@@ -56,6 +62,8 @@ class RunNotifier:
                 "runId": event.run_id,
                 "goal": event.goal,
                 "workDoneToken": self.progress.token,
+                "workspace": str(event.workspace),
+                "dryRun": self._dry_run,
             }
             self._session.notify(wire.RUN_STARTED, started)
         elif isinstance(event, events.PlanReady):

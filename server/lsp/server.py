@@ -79,11 +79,8 @@ class AgentServer(LanguageServer):
     def show_warning(self, message: str) -> None:
         self.notify("window/showMessage", {"type": 2, "message": message})
 
-    async def show_document(self, uri: str, line: int | None) -> bool:
-        params: dict[str, Any] = {"uri": uri, "takeFocus": True}
-        if line is not None:
-            position = {"line": line, "character": 0}
-            params["selection"] = {"start": position, "end": position}
+    async def show_document(self, uri: str) -> bool:
+        params = {"uri": uri, "takeFocus": True}
         try:
             answer = await self.request_client("window/showDocument", params)
         except JsonRpcException as exc:
@@ -193,6 +190,13 @@ def create_server(outbox: Outbox) -> AgentServer:
     @server.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
     async def progress_cancel(params: types.WorkDoneProgressCancelParams) -> None:
         (await server.methods()).tokens.cancel(params.token)
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+    )
+    async def code_action(params: types.CodeActionParams) -> list[types.CodeAction]:
+        return (await server.methods()).code_actions(params)
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(params: Any) -> None:

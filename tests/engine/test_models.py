@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from engine.models import Plan, Risk, RunGoalParams, StepResult
+from engine.models import Bits, Plan, Risk, RunGoalParams, RunResult, StepResult
 from engine.schema import render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,8 +60,8 @@ def test_plan_assigns_ids_in_order_and_checks_the_graph() -> None:
     clash = Plan(
         goal="g",
         planner="x",
-        steps=[{"kind": "runCli", "cmd": "a"}, {"id": "s1", "kind": "runCli", "cmd": "b"}],
-    )  # type: ignore[list-item]
+        steps=[{"kind": "runCli", "cmd": "a"}, {"id": "s1", "kind": "runCli", "cmd": "b"}],  # type: ignore[list-item]
+    )
     assert clash.ids() == ["s1_", "s1"]
     with pytest.raises(ValidationError, match="unknown step id 'nope'"):
         Plan(goal="g", planner="x", steps=[{"kind": "runCli", "cmd": "a", "after": ["nope"]}])  # type: ignore[list-item]
@@ -140,3 +140,23 @@ def test_health_takes_no_fields() -> None:
     HealthParams.model_validate({})
     with pytest.raises(ValidationError, match="x"):
         HealthParams.model_validate({"x": 1})
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        StepResult(id="s1", kind="runCli", cmd="ls", risk=Risk(level="low", reasons=["r"]),
+                   decision="allow", status="succeeded", exit_code=0, stdout="a", duration_ms=3),
+        StepResult(id="w", kind="writeFile", path="out/x", after=["s1"], risk=Risk(level="high"),
+                   decision="ask", approved_by="user", status="rejected", stderr="no"),
+    ],
+)  # fmt: skip
+def test_the_hand_written_wire_forms_match_the_models(step: StepResult) -> None:
+    """StepResult and RunResult build their wire dicts by hand (the hot path): the same dicts as
+    the models' own serialization, which is the schema."""
+    assert step.wire() == step.model_dump(mode="json", by_alias=True)
+    for error in (None, "cannot write the trace"):
+        result = RunResult(run_id="r", goal="g", planner="stub", status="failed", steps=[step.line],
+                           stdout="", deliverables=[], bits=Bits(t=0.0), results=[step],
+                           trace="t", error=error)  # fmt: skip
+        assert result.wire() == result.model_dump(mode="json", by_alias=True)

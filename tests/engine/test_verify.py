@@ -11,8 +11,13 @@ from engine.verify import run_status, trust
 def results(*statuses: str) -> list[StepResult]:
     return [
         StepResult(
-            id=f"s{i}", kind="runCli", cmd="x", risk=Risk(level="low"), decision="allow", status=s
-        )  # type: ignore[arg-type]
+            id=f"s{i}",
+            kind="runCli",
+            cmd="x",
+            risk=Risk(level="low"),
+            decision="allow",
+            status=s,  # type: ignore[arg-type]
+        )
         for i, s in enumerate(statuses)
     ]
 

@@ -50,9 +50,7 @@ class AgentClient(LanguageClient):
         super().__init__(converter_factory=raw_converter)
         self.notes: dict[str, list[dict[str, Any]]] = {m: [] for m in AGENT_NOTIFICATIONS}
         self.arrivals: list[tuple[str, dict[str, Any]]] = []  # every agent notification, in order
-        self.arrived_at: list[float] = []  # time.monotonic() of each of ``arrivals``
         self.on_create: Handler | None = None  # runs before a progress token is accepted
-        self.created_at: dict[Any, float] = {}  # progress token -> when its create was answered
         self.on_permission: Handler | None = None
         self.on_message_request: Handler | None = None
         self.permission_requests: list[dict[str, Any]] = []
@@ -72,7 +70,6 @@ def make_client() -> AgentClient:
         def record(params: Any, method: str = method) -> None:
             client.notes[method].append(params)
             client.arrivals.append((method, params))
-            client.arrived_at.append(time.monotonic())
 
         client.feature(method)(record)
 
@@ -81,7 +78,6 @@ def make_client() -> AgentClient:
         if client.on_create is not None:
             await client.on_create(params)
         create_progress(client, params)
-        client.created_at[params.token] = time.monotonic()
 
     @client.feature("agent/requestPermission")
     async def request_permission(params: Any) -> Any:
@@ -151,7 +147,7 @@ async def initialize(
 
 
 async def call(client: LanguageClient, method: str, params: Any) -> Any:
-    return await client.protocol.send_request_async(method, params)
+    return await client.protocol.send_request_async(method, params)  # type: ignore[no-untyped-call]
 
 
 async def command(client: LanguageClient, name: str, *arguments: Any) -> Any:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from server.cli.reports import health_report, trace_text
+from server.cli.reports import health_report
+from server.cli.traceview import trace_view
 from tests.server.cli.cli_helpers import agentd, run_json
 
 
@@ -14,25 +15,29 @@ def test_health_report_in_words() -> None:
     goals = {"goals": [{"id": "check", "source": "workspace"}, {"id": "x", "source": "builtin"}]}
     healthy, text = health_report(health, "/w", goals, None)
     assert healthy and "planner: stub" in text and "goals: 2, 1 of them" in text
+    limits = {"stepTimeoutMs": 600000, "approvalTimeoutMs": 60000, "approvals": "requestPermission"}
+    _, text = health_report(health | limits, "/w", goals, None)
+    assert "step time limit: 10 min (setting agent.stepTimeoutMs)" in text
+    assert "approval time limit: 1 min (setting agent.approvalTimeoutMs)" in text
+    assert "approvals: asked here, at the terminal" in text and "requestPermission" not in text
     healthy, text = health_report(health, "/w", None, "goals.toml: line 3: bad")
     assert not healthy and "problem: goals.toml: line 3: bad" in text
 
 
-def test_trace_text_says_whether_the_chain_holds() -> None:
-    marks = {"succeeded": "+", "failed": "x"}
+def test_the_trace_verdict_says_whether_the_chain_holds(tmp_path: Path) -> None:
+    marks = {"succeeded": "+", "failed": "x", "": "-", "more": "..."}
+    path = tmp_path / "t.jsonl"
     records = [{"seq": 0, "ts": "t", "type": "run.finished", "prev": "", "status": "succeeded"}]
-    ok = trace_text("t.jsonl", records, [], truncated=False, complete=True, marks=marks)
-    assert "status=succeeded" in ok and ok.endswith("+ hash chain verified (1 record)")
-    bad = trace_text(
-        "t.jsonl", records, ["line 1: prev"], truncated=False, complete=False, marks=marks
-    )
+    ok = trace_view(path, records, [], truncated=False, complete=True, marks=marks)
+    assert ok.endswith(f"Trace: {path}\n+ hash chain verified (1 record)")
+    bad = trace_view(path, records, ["line 1: prev"], truncated=False, complete=False, marks=marks)
     assert bad.endswith("x hash chain BROKEN:\n  line 1: prev")
     started = [{"seq": 0, "ts": "t", "type": "run.started", "prev": ""}]
-    unfinished = trace_text("t.jsonl", started, [], truncated=False, complete=False, marks=marks)
+    unfinished = trace_view(path, started, [], truncated=False, complete=False, marks=marks)
     assert unfinished.endswith(
         "+ hash chain verified (1 record)\nx incomplete: the run did not finish (no run.finished)"
     )
-    cut = trace_text("t.jsonl", started, [], truncated=True, complete=False, marks=marks)
+    cut = trace_view(path, started, [], truncated=True, complete=False, marks=marks)
     assert cut.endswith("\nx cut short: the writer stopped mid-record")
 
 
@@ -52,11 +57,24 @@ def test_goals_lists_builtin_and_workspace_goals(tmp_path: Path) -> None:
     ).items()
 
 
+def test_a_broken_goals_file_still_lists_the_builtin_goals(tmp_path: Path) -> None:
+    (tmp_path / ".agent").mkdir()
+    (tmp_path / ".agent" / "goals.toml").write_text("[goals.broken\n")
+    done = agentd("goals", cwd=tmp_path)
+    assert done.returncode == 1
+    assert {"demo.test", "swe.analyze", "swe.test"} <= {
+        line.split()[0] for line in done.stdout.splitlines()[1:]
+    }
+    assert done.stderr.startswith("agentd: ") and "goals.toml" in done.stderr
+    ids = agentd("goals", "--ids", cwd=tmp_path)
+    assert ids.returncode == 1 and "swe.test" in ids.stdout.split()
+
+
 def test_trace_verifies_the_hash_chain(tmp_path: Path) -> None:
     _, result = run_json("swe.analyze", cwd=tmp_path)
     done = agentd("trace", result["runId"], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "run.finished" in done.stdout and "hash chain verified" in done.stdout
+    assert "hash chain verified" in done.stdout and "trust 0.9: 4 of 4 steps" in done.stdout
     report = json.loads(agentd("trace", result["runId"], "--json", cwd=tmp_path).stdout)
     assert report["verified"] and report["complete"]
     path = tmp_path / result["trace"]

@@ -30,7 +30,12 @@ def test_outcome_lines() -> None:
 
 def test_tokens_route_cancellation_to_their_run() -> None:
     cancelled: list[str] = []
-    tokens = RunTokens(lambda run_id: cancelled.append(run_id) is None)
+
+    def cancel(run_id: str) -> bool:
+        cancelled.append(run_id)
+        return True
+
+    tokens = RunTokens(cancel)
     tokens.bind("tok", "run-1")
     tokens.bind(None, "run-2")  # a run without progress has no token
     with pytest.raises(TokenInUse, match="workDoneToken: 'tok' is in use"):

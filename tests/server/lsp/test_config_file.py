@@ -36,7 +36,7 @@ async def client(lsp_client: AgentClient) -> AsyncIterator[None]:
 
 
 async def health(client: AgentClient) -> dict[str, Any]:
-    result: dict[str, Any] = await call(client, "agent/health", {})
+    result: dict[str, Any] = await call(client, "agent/health", {"checkModel": True})
     return result
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pygls.exceptions import JsonRpcException
 
+from engine.models import HealthResult
 from server.wire import METHODS
 from tests.server.agent_client import (
     AgentClient,
@@ -40,6 +41,7 @@ async def test_methods_are_advertised(client: AgentClient) -> None:
     caps = client.init_result.capabilities
     assert caps.execute_command_provider is not None
     assert set(METHODS) <= set(caps.execute_command_provider.commands)
+    assert isinstance(caps.experimental, dict)
     agent = caps.experimental["agent"]
     assert agent["methods"] == list(METHODS)
     assert "agent/requestPermission" in agent["serverRequests"]
@@ -119,7 +121,8 @@ async def test_trace(client: AgentClient, form: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("form", FORMS)
 async def test_health(client: AgentClient, form: str) -> None:
     health = await invoke(client, form, "agent/health", {})
-    assert {"version", "planner", "sandbox"} <= set(health)
+    # exactly the documented shape: every field of HealthResult, nothing else
+    assert HealthResult.model_validate(health, by_alias=True, by_name=False).wire() == health
     assert health["approvals"] == "showMessageRequest"
 
 

@@ -100,7 +100,10 @@ async def test_rounds_over_the_wire(client: AgentClient, fake: FakeOpenAI, tmp_p
 async def test_health_tests_the_endpoint(client: AgentClient, fake: FakeOpenAI) -> None:
     fake.models = ["other-model"]
     before = len([r for r in fake.requests if r.path == MODELS_PATH])
-    health: dict[str, Any] = await call(client, "agent/health", {})
+    cheap: dict[str, Any] = await call(client, "agent/health", {})  # what the CLI asks often
+    assert cheap["model"]["reachable"] is None and cheap["model"]["endpoint"] == fake.base_url
+    assert len([r for r in fake.requests if r.path == MODELS_PATH]) == before  # untested
+    health: dict[str, Any] = await call(client, "agent/health", {"checkModel": True})
     model = health["model"]
     assert health["planner"] == "openai:test-model" and health["modelConfigured"] is True
     assert model["endpoint"] == fake.base_url and model["reachable"] is True
@@ -111,7 +114,7 @@ async def test_health_tests_the_endpoint(client: AgentClient, fake: FakeOpenAI) 
     assert len([r for r in fake.requests if r.path == MODELS_PATH]) == before + 1
     fake.models_reply = Reply.failure(401, "Incorrect API key provided")
     try:
-        refused: dict[str, Any] = await call(client, "agent/health", {})
+        refused: dict[str, Any] = await call(client, "agent/health", {"checkModel": True})
     finally:
         fake.models_reply = Reply(content="")
     assert "HTTP 401" in refused["model"]["problem"]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
-from engine.events import OutputDelta, PlanReady, RunFinished, RunStarted, StepUpdated
+from engine.events import Event, OutputDelta, PlanReady, RunFinished, RunStarted, StepUpdated
 from engine.models import (
     Bits,
     OutputDeltaParams,
@@ -64,7 +64,7 @@ async def test_events_become_valid_notifications_without_imports() -> None:
     result = RunResult(run_id="r", goal="explicit", planner="explicit", status="succeeded",
                        steps=["echo"], stdout="hi\n", deliverables=[], bits=Bits(t=0.9),
                        results=[done], trace="t")  # fmt: skip
-    run_events = [
+    run_events: list[Event] = [
         RunStarted("r", "explicit", Path()),
         PlanReady("r", "explicit", [step]),
         StepUpdated("r", step),

@@ -4,13 +4,13 @@ and signals still work, no step survives, memory stays bounded and other connect
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import signal
 import socket
 from pathlib import Path
 from typing import Any
 
+from engine.trace import read_trace
 from tests.server.agent_client import SERVER, living, read_pids, server_env, wait_until
 from tests.server.transport.test_wire import read_frames, request
 
@@ -34,8 +34,14 @@ def vm_hwm_kib(pid: int) -> int:
 
 
 def trace(workspace: Path) -> list[dict[str, Any]]:
-    (path,) = (workspace / ".agent" / "runs").glob("*.jsonl")
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    """The whole records of the workspace's one run so far ([] before its trace exists)."""
+    paths = list((workspace / ".agent" / "runs").glob("*.jsonl"))
+    return read_trace(paths[0]).records if paths else []
+
+
+def finished(workspace: Path) -> bool:
+    records = trace(workspace)
+    return bool(records) and records[-1]["type"] == "run.finished"
 
 
 async def test_a_stdio_client_that_stops_reading_blocks_nothing(tmp_path: Path) -> None:
@@ -95,8 +101,9 @@ async def stop(proc: asyncio.subprocess.Process) -> str:
 
 
 def flood_run(workspace: Path) -> bytes:
-    """200 steps of 256 KB results, then a sleeper: far more than any buffer on the way."""
-    steps = [*FLOOD * 20, sleeper(workspace / "pid")]
+    """A sleeper (it starts at once) and 200 steps of 256 KB results: far more than any buffer
+    on the way."""
+    steps = [sleeper(workspace / "pid"), *FLOOD * 20]
     return request(
         2, "agent/runGoal", {"workspace": str(workspace), "steps": steps, "maxParallel": 4}
     )
@@ -113,7 +120,13 @@ async def test_a_tcp_client_that_never_reads_is_given_up_and_others_are_served(
     try:
         reader, writer = await asyncio.open_connection(*address)
         writer.write(initialize + flood_run(baseline_ws))
-        await wait_until(lambda: read_pids(baseline_ws / "pid"), timeout=120)
+
+        # Every flood step is done (only the sleeper is left) before the run is cancelled.
+        def flooded() -> bool:
+            steps = [r for r in trace(baseline_ws) if r["type"] == "step.finished"]
+            return len(steps) == 200
+
+        await wait_until(flooded, timeout=120)
         writer.write(request(3, "agent/cancel", {"runId": trace(baseline_ws)[0]["runId"]}))
         await asyncio.wait_for(read_frames(reader, until_id=2), 120)
         baseline_kib = vm_hwm_kib(proc.pid)
@@ -138,7 +151,7 @@ async def test_a_tcp_client_that_never_reads_is_given_up_and_others_are_served(
         assert answers[-1]["result"]["stdout"] == "served\n"
         writer.close()
         # The stuck connection is given up (stall timeout), its run cancelled, its steps gone.
-        await wait_until(lambda: trace(stuck_ws)[-1]["type"] == "run.finished", timeout=120)
+        await wait_until(lambda: finished(stuck_ws), timeout=120)
         assert trace(stuck_ws)[-1]["status"] == "cancelled"
         assert living(read_pids(stuck_ws / "pid")) == []
         # What the stuck connection holds is bounded (the outbox gives it up), beside

@@ -58,7 +58,7 @@ async def settle() -> None:
 
 async def test_a_reading_client_gets_everything_in_order() -> None:
     sink = Sink()
-    outbox = Outbox(sink, high_water=100)  # type: ignore[arg-type]
+    outbox = Outbox(sink, high_water=100)
     outbox.send(b"one")
     sink.take()
     assert bodies(bytes(sink.received)) == [b"one"] and not outbox.congested
@@ -66,7 +66,7 @@ async def test_a_reading_client_gets_everything_in_order() -> None:
 
 async def test_while_congested_messages_queue_and_progress_coalesces() -> None:
     sink = Sink()
-    outbox = Outbox(sink, high_water=10)  # type: ignore[arg-type]
+    outbox = Outbox(sink, high_water=10)
     outbox.send(b"first answer")  # past the high water: congested from now on
     assert outbox.congested
     outbox.send_latest("progress", b"report 1")
@@ -84,7 +84,7 @@ async def test_while_congested_messages_queue_and_progress_coalesces() -> None:
 
 async def test_when_clear_runs_once_the_queue_is_drained() -> None:
     sink = Sink()
-    outbox = Outbox(sink, high_water=10)  # type: ignore[arg-type]
+    outbox = Outbox(sink, high_water=10)
     cleared: list[str] = []
     outbox.when_clear(lambda: cleared.append("now"))  # not congested: at once
     outbox.send(b"a long first message")
@@ -98,7 +98,7 @@ async def test_when_clear_runs_once_the_queue_is_drained() -> None:
 async def test_too_much_waiting_gives_the_client_up() -> None:
     sink = Sink()
     reasons: list[str] = []
-    outbox = Outbox(sink, high_water=10, limit=1000, on_give_up=reasons.append)  # type: ignore[arg-type]
+    outbox = Outbox(sink, high_water=10, limit=1000, on_give_up=reasons.append)
     for _ in range(100):
         outbox.send(b"x" * 20)
     assert outbox.closed and sink.closed
@@ -110,7 +110,7 @@ async def test_too_much_waiting_gives_the_client_up() -> None:
 async def test_a_stalled_client_is_given_up_and_a_slow_one_is_not() -> None:
     sink = Sink()
     gave_up = asyncio.Event()
-    outbox = Outbox(sink, high_water=10, stall_timeout_s=0.2, on_give_up=lambda _: gave_up.set())  # type: ignore[arg-type]
+    outbox = Outbox(sink, high_water=10, stall_timeout_s=0.2, on_give_up=lambda _: gave_up.set())
     outbox.send(b"more than ten bytes")
     for _ in range(6):  # slow: each read comes well within the stall timeout
         await asyncio.sleep(0.05)
@@ -125,7 +125,7 @@ async def test_a_stalled_client_is_given_up_and_a_slow_one_is_not() -> None:
 
 async def test_flush_waits_for_the_queue_or_gives_up() -> None:
     sink = Sink()
-    outbox = Outbox(sink, high_water=10)  # type: ignore[arg-type]
+    outbox = Outbox(sink, high_water=10)
     outbox.send(b"more than ten bytes")
     outbox.send(b"queued")
     assert await outbox.flush(0.01) is False
@@ -143,5 +143,5 @@ def test_frames_count_bytes() -> None:
 @pytest.mark.parametrize("framed", [True, False])
 async def test_unframed_for_websockets(framed: bool) -> None:
     sink = Sink()
-    Outbox(sink, framed=framed).send(b"{}")  # type: ignore[arg-type]
+    Outbox(sink, framed=framed).send(b"{}")
     assert bytes(sink.buffer) == (frame(b"{}") if framed else b"{}")

@@ -287,7 +287,7 @@ async def test_socket_transports_serve_many_connections(transport: str, tmp_path
             assert result["stdout"] == f"{connection}\n"
             await client.shutdown_async(None)
             client.exit(None)
-            await asyncio.wait_for(client.stop(), 10)
+            await asyncio.wait_for(client.stop(), 10)  # type: ignore[no-untyped-call]
     finally:
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 10) == 0
@@ -300,7 +300,7 @@ async def test_socket_log_names_the_bound_port(host: str, warned: bool) -> None:
         stderr=asyncio.subprocess.PIPE, env=server_env(),
     )  # fmt: skip
     assert proc.stderr is not None
-    lines = []
+    lines: list[str] = []
     while not lines or "listening on" not in lines[-1]:
         lines.append((await asyncio.wait_for(proc.stderr.readline(), 30)).decode())
     proc.send_signal(signal.SIGTERM)

@@ -1,0 +1,10 @@
+"""The `agentd` commands, one module each: ``add(commands)`` defines its parser (with examples)
+and sets ``handler``, the function that runs it. A module imports only argparse-level things at
+the top; what a command needs is imported when it runs (`agentd serve` start-up is benchmarked)."""
+
+from __future__ import annotations
+
+from server.cli.commands import completion, config, doctor, goals, run, runs, serve, trace
+
+# In the order `agentd --help` lists them.
+COMMANDS = (run, runs, trace, goals, doctor, config, serve, completion)
