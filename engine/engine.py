@@ -25,9 +25,16 @@ from engine.config import EngineConfig
 from engine.errors import AgentError, GoalsFileError, TraceError
 from engine.events import Ask, Listener
 from engine.execute.process import ProcessRunner
+from engine.execute.sandbox import protections
 from engine.gate.base import Gate
 from engine.handle import RunHandle
-from engine.models import EngineHealth, GoalsProblem, ListGoalsResult, RunGoalParams
+from engine.models import (
+    EngineHealth,
+    GoalsProblem,
+    ListGoalsResult,
+    RunGoalParams,
+    SandboxProtection,
+)
 from engine.plan.base import Planner
 from engine.secrets import Redactor
 from engine.trace import RUNS_DIR, TraceWriter, ensure_runs_dir, read_trace, trace_path
@@ -151,6 +158,10 @@ class Engine:
             planner=planner,
             sandbox=config.sandbox_in_effect,
             sandbox_requested=config.sandbox,
+            sandbox_protections=[
+                SandboxProtection(name=p.name, active=p.active, note=p.note)
+                for p in protections(config.sandbox_in_effect)
+            ],
             python=sys.version.split()[0],
             platform=platform.platform(),
             active_runs=len(self._runs),

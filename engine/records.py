@@ -57,9 +57,18 @@ class ApprovalResolvedRecord(_Record):
     detail: str = ""
 
 
+class StepSandbox(WireModel):
+    """What a step was allowed to touch: its sandbox (``writer``: agentd's confined writer wrote
+    the file itself) and what the gate widened it by."""
+
+    kind: Literal["bwrap", "landlock", "off", "writer"]
+    widenings: list[Literal["network", "gitWrite"]]
+
+
 class StepStartedRecord(_Record):
     type: Literal["step.started"]
     step_id: str
+    sandbox: StepSandbox | None = None
 
 
 class StepFinishedRecord(_Record):

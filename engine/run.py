@@ -19,9 +19,11 @@ from pydantic import ValidationError
 
 from engine import __version__, verify
 from engine.aio import to_the_end
+from engine.environment import step_environment
 from engine.errors import AgentError, InvalidPlan, describe_validation_error
 from engine.events import Ask, Event, Listener, PlanReady, RunFinished, RunStarted
 from engine.execute.reaper import RUN_VAR, reap_run
+from engine.execute.sandbox import Limits, new_scratch, remove_scratch, scratch_env
 from engine.execute.scheduler import run_dag
 from engine.execute.steps import StepContext, StepExecution, deliverable_path
 from engine.gate.base import Verdict
@@ -36,7 +38,7 @@ from engine.models import (
     WriteFileStep,
     step_id,
 )
-from engine.secrets import Redactor, scrub_env
+from engine.secrets import Redactor
 from engine.trace import TraceWriter, trace_relpath
 
 if TYPE_CHECKING:
@@ -71,6 +73,7 @@ class Pipeline:
         self.listener = listener
         self.ask = ask
         self.steps: list[StepExecution] = []
+        self.scratch: Path | None = None  # the run's private /tmp, when its steps are sandboxed
         self.planner_name = "explicit" if params.steps is not None else "stub"
         self.began = time.monotonic()
 
@@ -169,7 +172,7 @@ class Pipeline:
                 risk=verdict.risk.wire(),
                 decision=verdict.decision,
             )
-            self.steps.append(StepExecution(ctx, step, result))
+            self.steps.append(StepExecution(ctx, step, result, verdict.widenings))
         self.emit(PlanReady(self.handle.run_id, self.planner_name, self._results(copy=True)))
 
     def _traced_step(self, step: RunCliStep | WriteFileStep) -> dict[str, Any]:
@@ -185,8 +188,14 @@ class Pipeline:
 
     def _step_context(self) -> StepContext:
         config, params = self.config, self.params
-        env = scrub_env(os.environ)
-        env[RUN_VAR] = self.handle.run_id
+        kind = config.sandbox_in_effect
+        if kind != "off" and not params.dry_run:
+            self.scratch = new_scratch(self.handle.run_id)
+        # Under bwrap the scratch folder is the step's /tmp; under Landlock it is where it is.
+        tmp = "/tmp" if kind == "bwrap" else str(self.scratch) if self.scratch else None
+        overrides = {RUN_VAR: self.handle.run_id, **(scratch_env(tmp) if tmp else {})}
+        env = step_environment(os.environ, config.env_allow, overrides)
+        limits = Limits(config.step_cpu_seconds, config.step_memory_bytes, config.step_processes)
         return StepContext(
             run_id=self.handle.run_id,
             workspace=self.handle.workspace,
@@ -204,6 +213,9 @@ class Pipeline:
             trace=self.trace.write,
             emit=self.emit,
             redact=self.redactor.redact,
+            sandbox=kind,
+            scratch=self.scratch,
+            limits=limits,
         )
 
     async def _execute(self, plan: Plan) -> None:
@@ -225,6 +237,8 @@ class Pipeline:
                 await to_the_end(reap_run(self.handle.run_id))
             except Exception:
                 log.exception("run %s: reaping escaped processes failed", self.handle.run_id)
+            if self.scratch is not None:
+                await to_the_end(asyncio.to_thread(remove_scratch, self.scratch))
 
     def _finish(self) -> RunResult:
         handle = self.handle

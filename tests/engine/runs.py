@@ -15,7 +15,9 @@ from engine.models import RunGoalParams, RunResult
 from engine.records import TraceRecord
 from engine.trace import read_trace
 
-FAST = EngineConfig(kill_grace_ms=200, approval_timeout_ms=300)
+# The engine tests test its mechanics unsandboxed (a sandboxed step's pids mean nothing outside
+# it); tests/engine/execute/test_sandbox.py tests the sandbox.
+FAST = EngineConfig(kill_grace_ms=200, approval_timeout_ms=300, sandbox="off")
 
 
 async def run(
