@@ -132,8 +132,15 @@ async def initialize(
     caps: types.ClientCapabilities,
     workspace: Path | None = None,
     options: Any = None,
+    also: Path | None = None,
 ) -> types.InitializeResult:
-    folders = [types.WorkspaceFolder(uri=workspace.as_uri(), name="ws")] if workspace else None
+    """Initialize with ``workspace`` as the first (default) folder and ``also`` as a second one,
+    by default the workspace's parent: runs are accepted only inside the session's folders, and
+    every pytest tmp_path is a sibling of the workspace (all of them lie in the base temp)."""
+    if also is None and workspace is not None:
+        also = workspace.parent
+    opened = [p for p in (workspace, also) if p is not None]
+    folders = [types.WorkspaceFolder(uri=p.as_uri(), name=p.name) for p in opened] or None
     result = await client.initialize_session(
         types.InitializeParams(
             capabilities=caps,

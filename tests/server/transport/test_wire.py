@@ -220,7 +220,8 @@ async def test_requests_before_initialize_are_refused(tmp_path: Path) -> None:
     proc.stdin.write(request(1, "agent/runGoal", run))
     proc.stdin.write(request(2, "workspace/executeCommand", {"command": "agent/health"}))
     proc.stdin.write(frame({"jsonrpc": "2.0", "method": "initialized", "params": {}}))
-    proc.stdin.write(request(3, "initialize", {"processId": None, "capabilities": {}}))
+    init = {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}
+    proc.stdin.write(request(3, "initialize", init))
     proc.stdin.write(request(4, "agent/runGoal", run))
     await proc.stdin.drain()
     messages = await asyncio.wait_for(read_frames(proc.stdout, until_id=4), 30)
