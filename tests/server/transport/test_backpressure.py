@@ -55,7 +55,7 @@ async def test_a_stdio_client_that_stops_reading_blocks_nothing(tmp_path: Path) 
         env=server_env(),
     )
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-    init = {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}
+    init: dict[str, Any] = {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}
     proc.stdin.write(request(1, "initialize", init))
     await proc.stdin.drain()
     await asyncio.wait_for(read_frames(proc.stdout, until_id=1), 30)
@@ -115,7 +115,7 @@ def flood_run(workspace: Path, seconds: str) -> bytes:
 async def test_a_tcp_client_that_never_reads_is_given_up_and_others_are_served(
     tmp_path: Path,
 ) -> None:
-    init = {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}
+    init: dict[str, Any] = {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}
     initialize = request(1, "initialize", init)
     # The baseline: the same run for a client that reads (the sleeper is cancelled at the end).
     proc, address, _ = await tcp_server()

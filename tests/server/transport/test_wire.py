@@ -220,7 +220,7 @@ async def test_requests_before_initialize_are_refused(tmp_path: Path) -> None:
     proc.stdin.write(request(1, "agent/runGoal", run))
     proc.stdin.write(request(2, "workspace/executeCommand", {"command": "agent/health"}))
     proc.stdin.write(frame({"jsonrpc": "2.0", "method": "initialized", "params": {}}))
-    init = {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}
+    init: dict[str, Any] = {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}
     proc.stdin.write(request(3, "initialize", init))
     proc.stdin.write(request(4, "agent/runGoal", run))
     await proc.stdin.drain()
