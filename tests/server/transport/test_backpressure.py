@@ -13,7 +13,7 @@ from typing import Any
 from engine.trace import read_trace
 from tests.procs import processes_running
 from tests.server.agent_client import SERVER, server_env, wait_until
-from tests.server.transport.test_wire import read_frames, request
+from tests.server.transport.test_wire import listening, read_frames, request
 
 # Each step prints 300 KB: its final agent/stepUpdated carries 256 KB (the capture cap), so ten of
 # them are far more than a pipe (64 KB) and the outbox's high water (1 MB) hold.
@@ -81,20 +81,6 @@ async def test_a_stdio_client_that_stops_reading_blocks_nothing(tmp_path: Path) 
     assert "Traceback" not in (await proc.stderr.read()).decode()
 
 
-async def tcp_server(*args: str) -> tuple[asyncio.subprocess.Process, tuple[str, int], list[str]]:
-    proc = await asyncio.create_subprocess_exec(
-        *SERVER, "--tcp", "127.0.0.1:0", "--log-level", "INFO", *args,
-        stderr=asyncio.subprocess.PIPE, env=server_env(),
-    )  # fmt: skip
-    assert proc.stderr is not None
-    lines: list[str] = []
-    while not lines or "listening on" not in lines[-1]:
-        lines.append((await asyncio.wait_for(proc.stderr.readline(), 30)).decode())
-    match = re.search(r"listening on tcp://([\d.]+):(\d+)", lines[-1])
-    assert match
-    return proc, (match[1], int(match[2])), lines
-
-
 async def stop(proc: asyncio.subprocess.Process) -> str:
     assert proc.stderr is not None
     proc.send_signal(signal.SIGTERM)
@@ -115,15 +101,19 @@ def flood_run(workspace: Path, seconds: str) -> bytes:
 async def test_a_tcp_client_that_never_reads_is_given_up_and_others_are_served(
     tmp_path: Path,
 ) -> None:
-    init: dict[str, Any] = {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}
-    initialize = request(1, "initialize", init)
+    def initialize(token: str) -> bytes:
+        options = {"token": token}
+        init = {"rootUri": tmp_path.as_uri(), "capabilities": {}, "initializationOptions": options}
+        return request(1, "initialize", {"processId": None, **init})
+
     # The baseline: the same run for a client that reads (the sleeper is cancelled at the end).
-    proc, address, _ = await tcp_server()
+    proc, host, port, token, _ = await listening("--tcp", "127.0.0.1:0", "--log-level", "INFO")
+    address = (host, port)
     baseline_ws = tmp_path / "baseline"
     baseline_ws.mkdir()
     try:
         reader, writer = await asyncio.open_connection(*address)
-        writer.write(initialize + flood_run(baseline_ws, "63.5"))
+        writer.write(initialize(token) + flood_run(baseline_ws, "63.5"))
 
         # Every flood step is done (only the sleeper is left) before the run is cancelled.
         def flooded() -> bool:
@@ -138,19 +128,21 @@ async def test_a_tcp_client_that_never_reads_is_given_up_and_others_are_served(
     finally:
         await stop(proc)
 
-    proc, address, lines = await tcp_server("--stall-timeout", "5")
+    args = ("--tcp", "127.0.0.1:0", "--log-level", "INFO", "--stall-timeout", "5")
+    proc, host, port, token, printed = await listening(*args)
+    address = (host, port)
     stuck_ws, other_ws = tmp_path / "stuck", tmp_path / "other"
     stuck_ws.mkdir()
     other_ws.mkdir()
     stuck = socket.create_connection(address)
     try:
         stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a client that never reads
-        stuck.sendall(initialize + flood_run(stuck_ws, "64.5"))
+        stuck.sendall(initialize(token) + flood_run(stuck_ws, "64.5"))
         await wait_until(lambda: processes_running("sleep", "64.5"), timeout=120)
         # Another connection is served while the first one is stuck.
         reader, writer = await asyncio.open_connection(*address)
         echo = {"workspace": str(other_ws), "steps": [{"kind": "runCli", "cmd": "echo served"}]}
-        writer.write(initialize + request(2, "agent/runGoal", echo))
+        writer.write(initialize(token) + request(2, "agent/runGoal", echo))
         answers = await asyncio.wait_for(read_frames(reader, until_id=2), 60)
         assert answers[-1]["result"]["stdout"] == "served\n"
         writer.close()
@@ -163,5 +155,5 @@ async def test_a_tcp_client_that_never_reads_is_given_up_and_others_are_served(
         assert vm_hwm_kib(proc.pid) < baseline_kib + 96 * 1024, (vm_hwm_kib(proc.pid), baseline_kib)
     finally:
         stuck.close()
-        log = "".join(lines) + await stop(proc)
+        log = printed + await stop(proc)
     assert "closing the connection: the client read nothing for 5 s" in log
