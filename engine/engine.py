@@ -37,7 +37,14 @@ from engine.models import (
 )
 from engine.plan.base import Planner
 from engine.secrets import Redactor
-from engine.trace import RUNS_DIR, TraceWriter, ensure_runs_dir, read_trace, trace_path
+from engine.trace import (
+    RUNS_DIR,
+    TraceWriter,
+    ensure_runs_dir,
+    read_trace,
+    trace_key,
+    trace_path,
+)
 
 PlannerFactory = Callable[[EngineConfig], Planner]
 
@@ -94,7 +101,10 @@ class Engine:
         key = self.config.api_key.get_secret_value() if self.config.api_key else None
         redactor = Redactor([key] if key else [], os.environ)
         trace = TraceWriter(
-            trace_path(workspace, handle.run_id), redactor.redact, on_broken=handle.fail
+            trace_path(workspace, handle.run_id),
+            redactor.redact,
+            on_broken=handle.fail,
+            key=trace_key(),
         )
         pipeline = Pipeline(self, handle, params, runs_dir, trace, redactor, listener, ask)
         task = asyncio.get_running_loop().create_task(pipeline.run(), name=f"run {handle.run_id}")

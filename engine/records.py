@@ -18,6 +18,9 @@ class _Record(WireModel):
     seq: int = Field(ge=0)
     ts: str  # ISO 8601 UTC with milliseconds, e.g. 2026-11-24T03:36:05.123Z
     prev: str  # SHA-256 hex of the previous line; "" for the first record
+    # HMAC-SHA256 (hex) with the user's trace key over the previous mac and this line; always
+    # the line's last field (engine.trace)
+    mac: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
 class RunStartedRecord(_Record):
