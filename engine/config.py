@@ -12,12 +12,11 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
+from engine.execute.sandbox import SandboxKind, SandboxMode, in_effect, unavailable
 from engine.models import BaseUrl, ModelName, WireModel
 from engine.vocab import PlannerSetting
 
-SandboxMode = Literal["off", "auto"]
-"""``auto`` uses a sandbox when one is available; this version has none yet, so it runs unsandboxed
-(``agent/health`` reports the mode in effect). ``bwrap`` arrives with the bubblewrap sandbox."""
+EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*\*?$", max_length=128)]
 
 DEFAULT_MODEL = "gpt-4o-mini"
 
@@ -45,25 +44,28 @@ class EngineConfig(WireModel):
     max_parallel: Annotated[int, Field(ge=1, le=256)] = 8
     step_timeout_ms: Annotated[int, Field(gt=0)] = 10 * 60 * 1000
     approval_timeout_ms: Annotated[int, Field(gt=0)] = 60 * 1000
-    sandbox: SandboxMode = "off"
+    sandbox: SandboxMode = "auto"  # see engine.execute.sandbox
+    env_allow: list[EnvName] = Field(default_factory=list, max_length=256)  # names or PREFIX_*
+    max_steps: Annotated[int, Field(ge=1, le=1_000_000)] = 1000  # per plan
+    step_cpu_seconds: Annotated[int, Field(ge=0)] = 3600  # per step; 0: no limit
+    step_memory_bytes: Annotated[int, Field(ge=0)] = 8 << 30  # address space per process
+    step_processes: Annotated[int, Field(ge=0)] = 4096  # per user (root is exempt)
     output_cap_bytes: Annotated[int, Field(ge=1024)] = 256 * 1024
     spill_cap_bytes: Annotated[int, Field(ge=0)] = 1 << 30  # full output kept past the cap
     kill_grace_ms: Annotated[int, Field(ge=0)] = 2000
 
-    @field_validator("sandbox", mode="before")
+    @field_validator("sandbox")
     @classmethod
-    def _sandbox_available(cls, value: object) -> object:
-        if value == "bwrap":
-            raise ValueError(
-                "'bwrap' is not available in this version of agentd (the bubblewrap sandbox "
-                "comes in a later release); use 'off' or 'auto'"
-            )
+    def _sandbox_available(cls, value: SandboxMode) -> SandboxMode:
+        problem = unavailable(value)  # only an explicit bwrap or landlock can be unavailable
+        if problem:
+            raise ValueError(f"{value!r} cannot be used here: {problem}; use 'auto' or 'off'")
         return value
 
     @property
-    def sandbox_in_effect(self) -> str:
-        """The sandbox that actually wraps commands: none yet, whatever was asked for."""
-        return "off"
+    def sandbox_in_effect(self) -> SandboxKind:
+        """The sandbox that wraps commands on this machine (``auto`` resolved)."""
+        return in_effect(self.sandbox)
 
     @property
     def model_planner(self) -> Literal["stub", "openai"]:

@@ -24,13 +24,27 @@ from engine.config import EngineConfig
 from engine.errors import AgentError, GoalsFileError, TraceError
 from engine.events import Ask, Listener
 from engine.execute.process import ProcessRunner
+from engine.execute.sandbox import protections
 from engine.gate.base import Gate
 from engine.handle import RunHandle
-from engine.models import EngineHealth, GoalsProblem, ListGoalsResult, RunGoalParams
+from engine.models import (
+    EngineHealth,
+    GoalsProblem,
+    ListGoalsResult,
+    RunGoalParams,
+    SandboxProtection,
+)
 from engine.plan.base import Planner
 from engine.plan.dialects import ModelSession
 from engine.secrets import Redactor
-from engine.trace import RUNS_DIR, TraceWriter, ensure_runs_dir, read_trace, trace_path
+from engine.trace import (
+    RUNS_DIR,
+    TraceWriter,
+    ensure_runs_dir,
+    read_trace,
+    trace_key,
+    trace_path,
+)
 
 # A request's own planner settings, over the configuration (RunGoalParams -> EngineConfig).
 REQUEST_SETTINGS = ("model", "base_url", "max_rounds")
@@ -108,7 +122,10 @@ class Engine:
         key = config.api_key.get_secret_value() if config.api_key else None
         redactor = Redactor([key] if key else [], os.environ)
         trace = TraceWriter(
-            trace_path(workspace, handle.run_id), redactor.redact, on_broken=handle.fail
+            trace_path(workspace, handle.run_id),
+            redactor.redact,
+            on_broken=handle.fail,
+            key=trace_key(),
         )
         pipeline = Pipeline(self, handle, params, config, runs_dir, trace, redactor, listener, ask)
         task = asyncio.get_running_loop().create_task(pipeline.run(), name=f"run {handle.run_id}")
@@ -177,6 +194,10 @@ class Engine:
             planner=config.planner_label,
             sandbox=config.sandbox_in_effect,
             sandbox_requested=config.sandbox,
+            sandbox_protections=[
+                SandboxProtection(name=p.name, active=p.active, note=p.note)
+                for p in protections(config.sandbox_in_effect)
+            ],
             python=sys.version.split()[0],
             platform=platform.platform(),
             active_runs=len(self._runs),

@@ -89,9 +89,11 @@ class Layers:
 
 def _merge_one(config: EngineConfig, key: str, value: Any, *, strings: bool) -> EngineConfig:
     if strings:  # "5" -> 5, "true" -> True: parsed by the field's own type
-        data = {key: value}
-        parsed = EngineConfig.model_validate_strings(data)
-        value = getattr(parsed, FIELD_BY_WIRE_NAME[key])
+        field = FIELD_BY_WIRE_NAME[key]
+        if isinstance(getattr(config, field), list):  # a list: "A,B_*" -> ["A", "B_*"]
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        else:
+            value = getattr(EngineConfig.model_validate_strings({key: value}), field)
     return config.merged(**{key: value})
 
 

@@ -411,13 +411,22 @@ class ModelHealth(WireModel):
     last_error: str | None = None  # the session's last failed model call
 
 
+class SandboxProtection(WireModel):
+    """One protection a step has (or lacks) under the sandbox in effect."""
+
+    name: str
+    active: bool
+    note: str = ""
+
+
 class EngineHealth(WireModel):
     """What the engine knows of its own health (``agent/health`` adds the session's part)."""
 
     version: str
     planner: str
-    sandbox: str  # the sandbox in effect
+    sandbox: str  # the sandbox in effect: bwrap, landlock or off
     sandbox_requested: str  # the setting
+    sandbox_protections: list[SandboxProtection]
     python: str
     platform: str
     active_runs: int

@@ -28,6 +28,9 @@ class _Record(WireModel):
     seq: int = Field(ge=0)
     ts: str  # ISO 8601 UTC with milliseconds, e.g. 2026-11-24T03:36:05.123Z
     prev: str  # SHA-256 hex of the previous line; "" for the first record
+    # HMAC-SHA256 (hex) with the user's trace key over the previous mac and this line; always
+    # the line's last field (engine.trace)
+    mac: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
 class RunStartedRecord(_Record):
@@ -117,9 +120,18 @@ class ApprovalResolvedRecord(_Record):
     detail: str = ""
 
 
+class StepSandbox(WireModel):
+    """What a step was allowed to touch: its sandbox (``writer``: agentd's confined writer wrote
+    the file itself) and what the gate widened it by."""
+
+    kind: Literal["bwrap", "landlock", "off", "writer"]
+    widenings: list[Literal["network", "gitWrite"]]
+
+
 class StepStartedRecord(_Record):
     type: Literal["step.started"]
     step_id: str
+    sandbox: StepSandbox | None = None
 
 
 class StepFinishedRecord(_Record):

@@ -23,9 +23,11 @@ from pydantic import ValidationError
 
 from engine import __version__, verify
 from engine.aio import to_the_end
+from engine.environment import step_environment
 from engine.errors import AgentError, InvalidPlan, describe_validation_error
 from engine.events import Ask, Event, Listener, PlanReady, RunFinished, RunStarted
 from engine.execute.reaper import RUN_VAR, reap_run
+from engine.execute.sandbox import Limits, new_scratch, remove_scratch, scratch_env
 from engine.execute.scheduler import run_dag
 from engine.execute.steps import StepContext, StepExecution, deliverable_path
 from engine.gate.base import Verdict
@@ -42,7 +44,7 @@ from engine.models import (
 )
 from engine.plan.base import PlanContext, Planner
 from engine.plan.content import store_content
-from engine.secrets import Redactor, scrub_env
+from engine.secrets import Redactor
 from engine.trace import TraceWriter, trace_relpath
 
 if TYPE_CHECKING:
@@ -80,6 +82,7 @@ class Pipeline:
         self.listener = listener
         self.ask = ask
         self.steps: list[StepExecution] = []
+        self.scratch: Path | None = None  # the run's private /tmp, when its steps are sandboxed
         self.planner_name = "explicit" if params.steps is not None else "stub"
         self.planner: Planner | None = None
         self.began = time.monotonic()
@@ -135,7 +138,14 @@ class Pipeline:
 
     async def _rounds(self) -> None:
         """Plan, gate and execute, round after round, until the planner is done (a dry run and
-        explicit steps have one round)."""
+        explicit steps have one round). The run's private /tmp lasts for all its rounds."""
+        try:
+            await self._plan_and_run_rounds()
+        finally:
+            if self.scratch is not None:
+                await to_the_end(asyncio.to_thread(remove_scratch, self.scratch))
+
+    async def _plan_and_run_rounds(self) -> None:
         context = self.context
         while True:
             try:
@@ -213,7 +223,7 @@ class Pipeline:
                 risk=verdict.risk.wire(),
                 decision=verdict.decision,
             )
-            executions.append(StepExecution(ctx, step, result))
+            executions.append(StepExecution(ctx, step, result, verdict.widenings))
         self.steps += executions
         if executions:
             steps = [e.result.model_copy() for e in executions]
@@ -239,8 +249,14 @@ class Pipeline:
 
     def _step_context(self) -> StepContext:
         config, params = self.config, self.params
-        env = scrub_env(os.environ)
-        env[RUN_VAR] = self.handle.run_id
+        kind = config.sandbox_in_effect
+        if kind != "off" and not params.dry_run and self.scratch is None:  # one for all rounds
+            self.scratch = new_scratch(self.handle.run_id)
+        # Under bwrap the scratch folder is the step's /tmp; under Landlock it is where it is.
+        tmp = "/tmp" if kind == "bwrap" else str(self.scratch) if self.scratch else None
+        overrides = {RUN_VAR: self.handle.run_id, **(scratch_env(tmp) if tmp else {})}
+        env = step_environment(os.environ, config.env_allow, overrides)
+        limits = Limits(config.step_cpu_seconds, config.step_memory_bytes, config.step_processes)
         return StepContext(
             run_id=self.handle.run_id,
             workspace=self.handle.workspace,
@@ -258,6 +274,9 @@ class Pipeline:
             trace=self.trace.write,
             emit=self.emit,
             redact=self.redactor.redact,
+            sandbox=kind,
+            scratch=self.scratch,
+            limits=limits,
         )
 
     async def _execute(self, executions: list[StepExecution]) -> None:

@@ -17,8 +17,9 @@ STREAM_FLUSH_AT = 64 * 1024  # bytes a stream redactor holds at most while waiti
 # A name part equal to one of these marks a credential (OPENAI_API_KEY, DB_PASS, X_AUTH).
 _SECRET_WORDS = frozenset(
     {
-        "KEY", "KEYS", "APIKEY", "TOKEN", "TOKENS", "PASS", "PWD", "AUTH", "AUTHORIZATION",
-        "COOKIE", "COOKIES", "SESSION", "PRIVATE", "CREDS", "PAT", "DSN",
+        "KEY", "KEYS", "APIKEY", "TOKEN", "TOKENS", "PASS", "PWD", "PW", "AUTH",
+        "AUTHORIZATION", "COOKIE", "COOKIES", "SESSION", "PRIVATE", "CREDS", "PAT", "DSN", "JWT",
+        "WEBHOOK", "SIGNING", "OTP",
     }
 )  # fmt: skip
 # A name part containing one of these is a credential even when glued (CLIENTSECRET, DBPASSWORD).
@@ -56,11 +57,6 @@ def is_secret_name(name: str) -> bool:
         if any(infix in part for infix in _SECRET_INFIXES):
             return True
     return False
-
-
-def scrub_env(env: Mapping[str, str]) -> dict[str, str]:
-    """A copy of ``env`` without the variables ``is_secret_name`` flags."""
-    return {name: value for name, value in env.items() if not is_secret_name(name)}
 
 
 # Token shapes masked whatever their source: (markers, pattern). The regex runs only when one of

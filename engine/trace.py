@@ -1,7 +1,12 @@
 """The trace: an append-only, hash-chained JSONL audit trail of one run, and its verifying reader.
 
-Each record is one line ``{"seq", "ts", "type", "prev", ...}`` where ``prev`` is the SHA-256 hex of
-the previous line's bytes (without its newline; ``""`` for the first). Records are written whole or
+Each record is one line ``{"seq", "ts", "type", "prev", ..., "mac"}`` where ``prev`` is the SHA-256
+hex of the previous line's bytes (without its newline; ``""`` for the first) and ``mac``, always
+last, an HMAC-SHA256 with the user's trace key (``trace_key``: ``<state dir>/trace.key``, 0600,
+outside every workspace and hidden from sandboxed steps) over the previous line's mac and this
+line up to the mac. Anyone can recompute a plain hash chain after editing a trace; only the key's
+holder can recompute the macs, so the reader tells "intact, written by this user's agentd" from
+"edited". Records are written whole or
 not at all: a short write (a full disk) is rolled back with ``ftruncate`` so no half record is ever
 glued to the next, and a killed process leaves whole lines (a valid prefix) or at worst one cut-off
 last line. After a failed write the trace is *broken*: the writer says so once (``on_broken``, so
@@ -12,9 +17,11 @@ would dominate short steps); the file is fsynced when closed.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import os
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +31,7 @@ from typing import Any
 import orjson
 
 from engine.errors import TraceError, WorkspaceError
+from engine.userdirs import state_dir
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +73,35 @@ def ensure_runs_dir(workspace: Path) -> Path:
     return runs
 
 
+KEY_FILE = "trace.key"
+_MAC = re.compile(rb',"mac":"([0-9a-f]{64})"}$')
+
+
+def trace_key(*, create: bool = True) -> bytes | None:
+    """The user's trace key (made on first use when ``create``); None when there is none."""
+    path = state_dir() / KEY_FILE
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except FileNotFoundError:
+        if not create:
+            return None
+    except (OSError, ValueError) as exc:
+        raise TraceError(f"the trace key {path} is unreadable: {exc}") from None
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:  # another agentd made it meanwhile
+        return trace_key(create=False)
+    with os.fdopen(fd, "w") as f:
+        f.write(key.hex() + "\n")
+    return key
+
+
+def _mac(key: bytes, previous: bytes, body: bytes) -> bytes:
+    return hmac.new(key, previous + b"\n" + body, hashlib.sha256).hexdigest().encode()
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -84,9 +121,12 @@ class TraceWriter:
         path: Path,
         redact: Callable[[str], str] | None = None,
         on_broken: Callable[[str], None] | None = None,
+        key: bytes | None = None,
     ) -> None:
         self.path = path
         self._redact = redact
+        self._key = key  # None: an unkeyed trace (tests of the plain chain)
+        self._mac = b""
         self._on_broken = on_broken
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW
         try:
@@ -111,8 +151,13 @@ class TraceWriter:
             redacted = self._redact(text)
             if redacted is not text:
                 line = redacted.encode("utf-8")
+        mac = self._mac
+        if self._key is not None:
+            mac = _mac(self._key, self._mac, line)
+            line = line[:-1] + b',"mac":"' + mac + b'"}'
         if not self._append(line + b"\n"):
             return -1
+        self._mac = mac
         self._prev = hashlib.sha256(line).hexdigest()
         self._seq += 1
         return self._seq - 1
@@ -166,6 +211,8 @@ class TraceReport:
     records: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     truncated: bool = False  # the last line was cut short (the writer was killed mid-line)
+    keyed: bool = False  # every record's mac verifies with this user's trace key
+    unkeyed: bool = False  # the records carry no mac (an older agentd, or no key)
 
     @property
     def verified(self) -> bool:
@@ -183,8 +230,10 @@ class TraceReport:
         )
 
 
-def read_trace(path: Path) -> TraceReport:
-    """Load and verify a trace. A cut-off last line is ``truncated``, not tampering."""
+def read_trace(path: Path, key: bytes | None = None) -> TraceReport:
+    """Load and verify a trace (with ``key``, this user's trace key when None). A cut-off last
+    line is ``truncated``, not tampering."""
+    key = key if key is not None else trace_key(create=False)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -198,7 +247,7 @@ def read_trace(path: Path) -> TraceReport:
     elif lines:
         report.truncated = True
         lines.pop()
-    prev = ""
+    prev, mac, macs = "", b"", 0
     for index, raw in enumerate(lines):
         try:
             record = orjson.loads(raw)
@@ -218,4 +267,16 @@ def read_trace(path: Path) -> TraceReport:
             )
         report.records.append(record)
         prev = hashlib.sha256(raw).hexdigest()
+        found = _MAC.search(raw)
+        if found is None:
+            continue
+        macs += 1
+        expected = _mac(key, mac, raw[: found.start()] + b"}") if key is not None else None
+        if expected is not None and not hmac.compare_digest(found[1], expected):
+            report.problems.append(
+                f"line {index + 1}: mac does not match (edited, or written with another key)"
+            )
+        mac = found[1]
+    report.unkeyed = macs == 0 and bool(report.records)
+    report.keyed = key is not None and macs == len(report.records) > 0 and not report.problems
     return report

@@ -42,7 +42,7 @@ def table(text: str) -> dict[str, tuple[str, str]]:
 
 
 def documented_default(field: str) -> str:
-    value: Any = EngineConfig.model_fields[field].default
+    value: Any = EngineConfig.model_fields[field].get_default(call_default_factory=True)
     return json.dumps(value)
 
 

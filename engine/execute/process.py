@@ -1,4 +1,4 @@
-"""The process-runner interface. A sandbox (bubblewrap) later wraps ``argv`` behind this seam."""
+"""The process-runner interface; the sandbox (engine.execute.sandbox) wraps ``argv`` behind it."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from engine.execute.sandbox import Limits, Plan
 from engine.models import Stream
 
 DEFAULT_SPILL_CAP = 1 << 30  # 1 GiB per stream: `yes` under a long timeout must not fill the disk
@@ -29,6 +30,8 @@ class ProcessSpec:
     # to the caller. Applied to whole lines (see ``engine.secrets.StreamRedactor``).
     redact: Callable[[str], str] | None = None
     spill_cap: int = DEFAULT_SPILL_CAP  # bytes at most in each spill file; the rest is drained
+    sandbox: Plan | None = None  # None: run as is (cwd and env as given)
+    limits: Limits | None = None  # per-process resource limits (prlimit)
 
 
 @dataclass(slots=True)

@@ -1,7 +1,8 @@
 """SubprocessRunner: one step's process, its output captured up to a cap, its whole group killed.
 
-Lean on purpose (the engine's overhead per step is benchmarked against ``xargs -P``): the process
-is spawned with ``subprocess.Popen`` (vfork, cwd, a new session), its pipes are read as raw
+Lean on purpose (the engine's overhead per step is benchmarked against ``xargs -P``): a sandboxed
+process is spawned with ``os.posix_spawn`` (bwrap changes directory itself), an unsandboxed one
+with ``subprocess.Popen`` (vfork, cwd), both in a new session; its pipes are read as raw
 non-blocking descriptors with ``loop.add_reader``, and its exit is heard on a pidfd, so neither
 asyncio's subprocess transports nor a child watcher (a thread per child on Python 3.11) sit on the
 hot path. The leader's exit is heard directly: a background child still holding the pipes
@@ -16,12 +17,15 @@ import os
 import subprocess
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from engine.aio import to_the_end
+from engine.execute import landlock
 from engine.execute.capture import Capture
 from engine.execute.groups import kill_group
 from engine.execute.process import OutputSink, ProcessResult, ProcessSpec
 from engine.execute.reaper import TOKEN_VAR, become_subreaper, leader, new_token, reap_step
+from engine.execute.sandbox import bwrap_argv, support
 
 log = logging.getLogger(__name__)
 
@@ -60,22 +64,15 @@ class SubprocessRunner:
         return self._env[1]
 
     async def run(self, spec: ProcessSpec, on_output: OutputSink | None = None) -> ProcessResult:
+        support()  # probed before we adopt orphans: the trial sandbox's must not become ours
         become_subreaper()
         token = new_token()
         started = time.monotonic()
         out = Capture("stdout", spec, on_output)
         err = Capture("stderr", spec, on_output)
-        # Synchronous (vfork + exec, well under a millisecond): no await between the child's
-        # start and its watch, so a cancel can never leave an unwatched group behind.
-        process = subprocess.Popen(  # noqa: ASYNC220 - see above: vfork, not a blocking wait
-            spec.argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=spec.cwd,
-            env={**self._encoded(spec.env), _TOKEN_KEY: token.encode()},
-            start_new_session=True,
-        )
+        # Synchronous (well under a millisecond): no await between the child's start and its
+        # watch, so a cancel can never leave an unwatched group behind.
+        process = _spawn(spec, {**self._encoded(spec.env), _TOKEN_KEY: token.encode()})
         pgid = process.pid  # a new session: the leader's pid is the group id
         timed_out = False
         with leader(pgid):
@@ -111,24 +108,112 @@ class SubprocessRunner:
         )
 
 
+def _spawn(spec: ProcessSpec, env: dict[bytes, bytes]) -> _Child:
+    """Start ``spec.argv`` in a new session, stdin from /dev/null, stdout and stderr piped; in
+    its sandbox when it has one. Raises OSError when it cannot start."""
+    found = support()
+    argv = [*(spec.limits.argv(found.prlimit) if spec.limits else []), *spec.argv]
+    plan = spec.sandbox
+    if plan is not None and plan.kind == "bwrap" and found.bwrap is not None:
+        return _Child.spawned(bwrap_argv(found.bwrap, plan, argv), env)  # bwrap does the chdir
+    if plan is not None and plan.kind == "landlock":
+        writable = [plan.workspace, plan.scratch, Path("/dev")]
+        fd = landlock.ruleset(writable, network="network" in plan.widenings)
+        try:
+            return _Child.popen(argv, env, spec.cwd, landlock.Enforcer(fd))
+        finally:
+            os.close(fd)  # the child has put itself under it before exec
+    return _Child.popen(argv, env, spec.cwd, None)
+
+
+class _Child:
+    """A started process: its pid, its output pipes (raw descriptors, owned here), its reaping."""
+
+    def __init__(
+        self, pid: int, stdout: int, stderr: int, popen: subprocess.Popen[bytes] | None = None
+    ) -> None:
+        self.pid = pid
+        self.stdout = stdout
+        self.stderr = stderr
+        self._popen = popen
+        self.returncode: int | None = None
+
+    @classmethod
+    def popen(
+        cls,
+        argv: list[str],
+        env: dict[bytes, bytes],
+        cwd: Path,
+        preexec: Callable[[], None] | None,
+    ) -> _Child:
+        """vfork + exec with a working directory (fork + exec when a preexec_fn is needed)."""
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            env=env,
+            start_new_session=True,
+            preexec_fn=preexec,
+        )
+        assert process.stdout is not None and process.stderr is not None
+        out, err = os.dup(process.stdout.fileno()), os.dup(process.stderr.fileno())
+        process.stdout.close()  # the raw descriptors are ours from here
+        process.stderr.close()
+        return cls(process.pid, out, err, process)
+
+    @classmethod
+    def spawned(cls, argv: list[str], env: dict[bytes, bytes]) -> _Child:
+        """posix_spawn: cheaper than Popen when no working directory is needed."""
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            pid = os.posix_spawn(
+                argv[0],
+                argv,
+                env,
+                file_actions=[
+                    (os.POSIX_SPAWN_DUP2, null, 0),
+                    (os.POSIX_SPAWN_DUP2, out_w, 1),
+                    (os.POSIX_SPAWN_DUP2, err_w, 2),
+                ],
+                setsid=True,
+            )
+        except BaseException:
+            os.close(out_r)
+            os.close(err_r)
+            raise
+        finally:
+            for fd in (out_w, err_w, null):
+                os.close(fd)
+        return cls(pid, out_r, err_r)
+
+    def reap(self) -> None:
+        """Collect the exit status of a child that has exited."""
+        if self._popen is not None:
+            self.returncode = self._popen.wait()
+        else:
+            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+
+
 class _Watch:
     """The child's pipes and exit, watched by the event loop on raw descriptors."""
 
-    def __init__(self, process: subprocess.Popen[bytes], out: Capture, err: Capture) -> None:
+    def __init__(self, child: _Child, out: Capture, err: Capture) -> None:
         self._loop = asyncio.get_running_loop()
-        self._process = process
+        self._child = child
         self.exited = asyncio.Event()
         self.pipes_closed = asyncio.Event()
         self._pipes: dict[int, Callable[[bytes], None]] = {}
-        for pipe, capture in ((process.stdout, out), (process.stderr, err)):
-            assert pipe is not None
-            fd = pipe.fileno()
+        for fd, capture in ((child.stdout, out), (child.stderr, err)):
             os.set_blocking(fd, False)
             self._pipes[fd] = capture.feed
             self._loop.add_reader(fd, self._readable, fd)
         self._pidfd: int | None = None
         try:
-            self._pidfd = os.pidfd_open(process.pid)
+            self._pidfd = os.pidfd_open(child.pid)
         except (AttributeError, OSError):  # Linux < 5.3: a thread waits instead
             self._loop.run_in_executor(None, self._wait_in_thread)
         else:
@@ -150,17 +235,18 @@ class _Watch:
         if self._pipes.pop(fd, None) is None:
             return
         self._loop.remove_reader(fd)
+        os.close(fd)
         if not self._pipes:
             self.pipes_closed.set()
 
     def _on_exit(self) -> None:
         assert self._pidfd is not None
         self._loop.remove_reader(self._pidfd)
-        self._process.wait()  # it has exited: this only reaps it
+        self._child.reap()  # it has exited: this only collects its status
         self.exited.set()
 
     def _wait_in_thread(self) -> None:
-        self._process.wait()
+        self._child.reap()
         self._loop.call_soon_threadsafe(self.exited.set)
 
     def close(self) -> None:
@@ -168,9 +254,6 @@ class _Watch:
         the reaper's stray claim or by Popen's own bookkeeping)."""
         for fd in list(self._pipes):
             self._close_pipe(fd)
-        for pipe in (self._process.stdout, self._process.stderr):
-            if pipe is not None:
-                pipe.close()
         if self._pidfd is not None:
             if not self.exited.is_set():
                 self._loop.remove_reader(self._pidfd)

@@ -14,6 +14,7 @@ from engine.events import ApprovalOutcome, ApprovalRequest, Ask, OutputDelta, St
 from engine.execute.files import WriteRefused, write_file_confined
 from engine.execute.output import LiveOutput
 from engine.execute.process import ProcessRunner, ProcessSpec
+from engine.execute.sandbox import Limits, Plan, SandboxKind, Widening
 from engine.models import ApprovalMode, RunCliStep, StepResult, StepStatus, Stream, WriteFileStep
 
 log = logging.getLogger(__name__)
@@ -42,17 +43,25 @@ class StepContext:
     trace: TraceWrite
     emit: Emit
     redact: Callable[[str], str]
+    sandbox: SandboxKind = "off"
+    scratch: Path | None = None  # the run's private /tmp (sandboxed runs)
+    limits: Limits | None = None
 
 
 class StepExecution:
     """One step of a run: its plan entry, its live result, and the code that drives it."""
 
     def __init__(
-        self, ctx: StepContext, step: RunCliStep | WriteFileStep, result: StepResult
+        self,
+        ctx: StepContext,
+        step: RunCliStep | WriteFileStep,
+        result: StepResult,
+        widenings: frozenset[Widening] = frozenset(),
     ) -> None:
         self.ctx = ctx
         self.step = step
         self.result = result
+        self.widenings = widenings  # what the gate found it needs beyond the default sandbox
         self.started = False  # a process was spawned (its stdout belongs in RunResult.stdout)
         self.finished = False
         self.finished_line = -1  # the trace line of its step.finished record
@@ -139,7 +148,10 @@ class StepExecution:
 
     async def _execute(self) -> bool:
         self.set_status("running")
-        self.ctx.trace("step.started", stepId=self.result.id)
+        # What the step may touch: its sandbox and widenings, or agentd's confined writer.
+        kind = self.ctx.sandbox if isinstance(self.step, RunCliStep) else "writer"
+        allowed = {"kind": kind, "widenings": sorted(self.widenings)}
+        self.ctx.trace("step.started", stepId=self.result.id, sandbox=allowed)
         began = time.monotonic()
         try:
             if isinstance(self.step, RunCliStep):
@@ -165,6 +177,8 @@ class StepExecution:
             kill_grace_s=ctx.kill_grace_s,
             redact=ctx.redact,
             spill_cap=ctx.spill_cap,
+            sandbox=self._sandbox(),
+            limits=ctx.limits,
         )
 
         def send(stream: Stream, text: str) -> None:
@@ -186,6 +200,12 @@ class StepExecution:
         if outcome.timed_out:
             return "timedOut", {**extra, "timeoutMs": int(timeout_s * 1000)}
         return ("succeeded" if outcome.exit_code == 0 else "failed"), extra
+
+    def _sandbox(self) -> Plan | None:
+        ctx = self.ctx
+        if ctx.sandbox == "off" or ctx.scratch is None:
+            return None
+        return Plan(ctx.sandbox, ctx.workspace, ctx.scratch, self.widenings)
 
     def _keep_partial_output(self) -> None:
         """A cancelled process still keeps what it printed before it was stopped."""

@@ -15,10 +15,10 @@ import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from engine.environment import step_environment
 from engine.models import StepResult
 from engine.plan.answer import MAX_STEPS, answer_schema
 from engine.plan.detect import detect
-from engine.secrets import scrub_env
 from engine.vocab import Dialect
 
 __all__ = [
@@ -170,7 +170,7 @@ def git_status(workspace: Path) -> str:
         "git", "-c", "core.fsmonitor=false", "--no-optional-locks", "status",
         "--porcelain=v1", "--branch", "--untracked-files=normal",
     ]  # fmt: skip
-    env = scrub_env(os.environ) | {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    env = step_environment(os.environ, overrides={"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
     try:
         done = subprocess.run(
             argv,

@@ -22,7 +22,7 @@ from engine.plan.content import load_content
 from engine.secrets import REDACTED
 from engine.trace import RUNS_DIR, read_trace, trace_path
 
-__all__ = ["ReplayPlanner", "recorded_goal"]
+__all__ = ["ReplayPlanner", "recorded_goal", "recorded_step"]
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -64,7 +64,9 @@ class ReplayPlanner:
         if round_ > len(self._rounds):
             return Plan(goal=goal, planner=self.name, steps=[])
         recorded = self._rounds[round_ - 1]
-        steps = [self._step(workspace, step) for step in recorded.get("steps") or []]
+        steps = [
+            recorded_step(workspace, self.run_id, step) for step in recorded.get("steps") or []
+        ]
         summary = recorded.get("summary")
         try:
             plan = Plan.model_validate({"goal": goal, "planner": self.name, "steps": steps})
@@ -84,27 +86,30 @@ class ReplayPlanner:
             raise ReplayError(f"runId: run {self.run_id!r} recorded no plan (it failed planning)")
         return rounds
 
-    def _step(self, workspace: Path, traced: dict[str, Any]) -> dict[str, Any]:
-        step = {k: v for k, v in traced.items() if not k.startswith("content")}
-        where = f"runId: run {self.run_id!r} step {traced.get('id')!r}"
-        if traced.get("kind") == "runCli":
-            if REDACTED in str(traced.get("cmd", "")):
-                raise ReplayError(
-                    f"{where}: its command held a secret and was recorded redacted; it cannot be "
-                    "replayed"
-                )
-            return step
-        sha = str(traced.get("contentSha256", ""))
-        try:
-            if not _SHA256.match(sha):  # it names a file: nothing else may pass
-                raise ValueError(sha)
-            data = load_content(workspace / RUNS_DIR, self.run_id, sha)
-        except (OSError, ValueError):
-            raise ReplayError(f"{where}: the content it wrote was not kept") from None
-        if hashlib.sha256(data).hexdigest() != sha:
+
+def recorded_step(workspace: Path, run_id: str, traced: dict[str, Any]) -> dict[str, Any]:
+    """A step of run ``run_id`` as its ``plan.created`` record holds it, whole again: a
+    writeFile's content read back from where the run kept it."""
+    step = {k: v for k, v in traced.items() if not k.startswith("content")}
+    where = f"runId: run {run_id!r} step {traced.get('id')!r}"
+    if traced.get("kind") == "runCli":
+        if REDACTED in str(traced.get("cmd", "")):
             raise ReplayError(
-                f"{where}: the kept content does not match its SHA-256 (it held a secret and was "
-                "kept redacted, or it was changed); it cannot be replayed"
+                f"{where}: its command held a secret and was recorded redacted; it cannot be "
+                "replayed"
             )
-        step["content"] = data.decode("utf-8")
         return step
+    sha = str(traced.get("contentSha256", ""))
+    try:
+        if not _SHA256.match(sha):  # it names a file: nothing else may pass
+            raise ValueError(sha)
+        data = load_content(workspace / RUNS_DIR, run_id, sha)
+    except (OSError, ValueError):
+        raise ReplayError(f"{where}: the content it wrote was not kept") from None
+    if hashlib.sha256(data).hexdigest() != sha:
+        raise ReplayError(
+            f"{where}: the kept content does not match its SHA-256 (it held a secret and was "
+            "kept redacted, or it was changed); it cannot be replayed"
+        )
+    step["content"] = data.decode("utf-8")
+    return step

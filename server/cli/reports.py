@@ -16,6 +16,23 @@ _APPROVALS = {  # how this client is asked, as the server reports it
 }
 
 
+_SANDBOXES = {
+    "bwrap": "bubblewrap (the full sandbox)",
+    "landlock": "Landlock (a partial sandbox: user namespaces are refused here)",
+    "off": "none: steps run with your full rights",
+}
+
+
+def _protections(found: JsonValue) -> str:
+    """One line per protection: what holds (+) and what is missing (-), with why."""
+    lines = []
+    for item in found if isinstance(found, list) else []:
+        mark = "+" if item.get("active") else "-"
+        note = f" ({item['note']})" if item.get("note") else ""
+        lines.append(f"\n    {mark} {item.get('name')}{note}")
+    return "".join(lines) or "none"
+
+
 def _limit(setting: str) -> Callable[[JsonValue], str]:
     return lambda ms: f"{duration(ms)} (setting {setting})" if isinstance(ms, int) else str(ms)
 
@@ -27,6 +44,11 @@ _KNOWN: dict[str, tuple[str, Callable[[JsonValue], str]]] = {
     "approvals": ("approvals", lambda how: _APPROVALS.get(str(how), str(how))),
     "maxParallel": ("steps at once", lambda n: f"at most {n}"),
     "activeRuns": ("runs in progress", str),
+    "sandbox": (
+        "sandbox",
+        lambda kind: _SANDBOXES.get(str(kind), str(kind)),
+    ),
+    "sandboxProtections": ("protections", lambda found: _protections(found)),
     "modelConfigured": (
         "language model",
         lambda yes: "configured" if yes else "none (goal ids work; free text needs one)",
@@ -52,7 +74,7 @@ def health_report(
             continue
         if key in _KNOWN:
             label, say = _KNOWN[key]
-            lines.append(f"  {label}: {say(value)}")
+            lines.append(f"  {label}: {say(value)}".rstrip())
         elif isinstance(value, dict) and value:  # a section (the model endpoint): a line a key
             lines.append(f"  {_SECTIONS.get(key, _label(key))}:")
             lines.extend(f"    {_label(k)}: {_words(v)}" for k, v in value.items() if v is not None)

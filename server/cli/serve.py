@@ -9,6 +9,8 @@ from __future__ import annotations
 import gc
 import logging
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 
 from server.transport.outbox import STALL_TIMEOUT_S
 
@@ -21,6 +23,8 @@ def serve(
     *,
     tcp: str | None = None,
     ws: str | None = None,
+    socket: str | None = None,
+    allow_origins: Sequence[str] = (),
     log_file: str | None = None,
     log_level: str = "WARNING",
     stall_timeout_s: float = STALL_TIMEOUT_S,
@@ -36,13 +40,14 @@ def serve(
     )
 
     try:
-        if tcp is not None and ws is not None:
-            raise ValueError("--tcp and --ws are exclusive")
+        if sum(x is not None for x in (tcp, ws, socket)) > 1:
+            raise ValueError("--tcp, --ws and --socket are exclusive")
         address = parse_address(tcp or ws or "") if tcp or ws else None
-        scheme = "tcp" if tcp else "ws" if ws else "stdio"
+        scheme = "tcp" if tcp else "ws" if ws else "unix" if socket else "stdio"
         level = configure_logging(log_file, log_level)
         quiet_pygls_logs(level)
-        where = Listen(scheme, address, stall_timeout_s)
+        path = Path(socket).expanduser().absolute() if socket else None
+        where = Listen(scheme, address, stall_timeout_s, path, frozenset(allow_origins))
         # Everything imported so far (lsprotocol's ~200 ms of types) lives as long as the
         # process: freezing it keeps a full GC pass over it out of the `initialize` answer.
         gc.freeze()

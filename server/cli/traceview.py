@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from server.cli.words import (
     APPROVAL_TIMEOUT_SETTING,
@@ -66,6 +66,7 @@ def trace_view(
     marks: dict[str, str],
     full_output: bool = False,
     show_records: bool = False,
+    signature: Signature | None = None,
 ) -> str:
     """A trace in words: header, steps with their output, outcome, the verdict on the chain."""
     started = next((r for r in records if r.get("type") == "run.started"), {})
@@ -118,7 +119,17 @@ def trace_view(
         lines.extend(_record_line(r) for r in records)
     lines.append(f"Trace: {path}")
     lines.extend(_verdict(records, problems, truncated=truncated, complete=complete, marks=marks))
+    if signature is not None and not problems and records:
+        lines.append(f"{marks[_SIGNATURES[signature][0]]} {_SIGNATURES[signature][1]}")
     return "\n".join(lines)
+
+
+Signature = Literal["keyed", "unkeyed", "unchecked"]
+_SIGNATURES: dict[Signature, tuple[str, str]] = {  # who wrote it: (mark, words)
+    "keyed": ("succeeded", "written by this user's agentd (every record keyed)"),
+    "unkeyed": ("failed", "not keyed: an older agentd wrote it, or someone rewrote it whole"),
+    "unchecked": ("", "keyed, but there is no trace key here to check it with"),
+}
 
 
 def _verdict(

@@ -37,7 +37,7 @@ from engine.models import (
     ShowOutputParams,
     TraceParams,
 )
-from engine.workspace import resolve_workspace
+from engine.workspace import check_workspace, resolve_workspace
 from server.core.approvals import Approvals
 from server.core.output import Backpressure
 from server.core.runs import RunTokens, outcome_line
@@ -61,6 +61,8 @@ class Session(ProgressWire, Protocol):
     def backpressure(self) -> Backpressure: ...
 
     def default_workspace(self) -> Path | None: ...
+
+    def workspace_folders(self) -> list[Path]: ...
 
     def show_warning(self, message: str) -> None: ...
 
@@ -130,7 +132,7 @@ class AgentMethods:
         return {"cancelled": self.engine.cancel(request.run_id)}
 
     async def _run(self, request: RunGoalParams) -> dict[str, Any]:
-        workspace = resolve_workspace(request.workspace, self._session.default_workspace())
+        workspace = self._workspace(request.workspace, run=True)
         self.tokens.check_free(request.work_done_token)
         # The run starts at once: a server-created token begins when the client accepts it.
         progress = RunProgress(self._session, request.goal or "explicit steps")
@@ -183,8 +185,13 @@ class AgentMethods:
         )
 
     # -- queries -------------------------------------------------------------------------------
-    def _workspace(self, given: str | None) -> Path:
-        return resolve_workspace(given, self._session.default_workspace())
+    def _workspace(self, given: str | None, *, run: bool = False) -> Path:
+        """The workspace a request names (or the default); for a run or anything that writes
+        there, also one the user opened (never home itself or a system directory)."""
+        workspace = resolve_workspace(given, self._session.default_workspace())
+        if run:
+            check_workspace(workspace, self._session.workspace_folders())
+        return workspace
 
     async def list_goals(self, params: Any) -> dict[str, Any]:
         request = validate(ListGoalsParams, params)
@@ -218,6 +225,6 @@ class AgentMethods:
     async def show_output(self, params: Any) -> dict[str, Any]:
         """Open a file with a step's full output in the editor (``window/showDocument``)."""
         request = validate(ShowOutputParams, params)
-        workspace = self._workspace(request.workspace)
+        workspace = self._workspace(request.workspace, run=True)  # it writes the output file
         uri = self.engine.step_output(workspace, request.run_id, request.step_id).as_uri()
         return {"uri": uri, "shown": await self._session.show_document(uri)}

@@ -88,17 +88,25 @@ class AgentServer(LanguageServer):
             return False
         return bool(answer.get("success")) if isinstance(answer, dict) else False
 
-    def default_workspace(self) -> Path | None:
-        """The first workspace folder, else the root URI; None before initialize or without one."""
+    def workspace_folders(self) -> list[Path]:
+        """The session's folders (workspace folders, else the root URI), in order; none before
+        initialize. Runs happen only in them (engine.workspace.check_workspace)."""
         try:
             workspace = self.workspace
         except RuntimeError:
-            return None
-        for folder in workspace.folders.values():
-            if folder.uri.startswith("file:") and (path := to_fs_path(folder.uri)):
-                return Path(path)
+            return []
+        folders = [
+            Path(path)
+            for folder in workspace.folders.values()
+            if folder.uri.startswith("file:") and (path := to_fs_path(folder.uri))
+        ]
         root = workspace.root_path
-        return Path(root) if root else None
+        return folders or ([Path(root)] if root else [])
+
+    def default_workspace(self) -> Path | None:
+        """The first workspace folder, else the root URI; None before initialize or without one."""
+        folders = self.workspace_folders()
+        return folders[0] if folders else None
 
     # -- the engine side, loaded off the loop --------------------------------------------------
     def load_methods(self) -> None:

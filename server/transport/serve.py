@@ -17,17 +17,17 @@ import os
 import signal
 import stat
 import sys
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 from engine import __version__
-from server.transport.connection import Connection, FrontEnd, message_frames, stream_frames
+from server.transport.connection import Connection, FrontEnd, stream_frames
 from server.transport.outbox import STALL_TIMEOUT_S, Outbox
-from server.transport.sinks import FlowControl, TransportSink, WebSocketSink
+from server.transport.sinks import FlowControl, TransportSink
 
 if TYPE_CHECKING:
-    from websockets.asyncio.server import ServerConnection
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +38,13 @@ class TransportError(Exception):
 
 @dataclass(frozen=True)
 class Listen:
-    """Where to serve: stdio (``address`` None), or ``tcp``/``ws`` on ``address``."""
+    """Where to serve: ``stdio``; ``tcp`` or ``ws`` on ``address``; ``unix`` at ``path``."""
 
     scheme: str = "stdio"
     address: tuple[str, int] | None = None
     stall_timeout_s: float = STALL_TIMEOUT_S
+    path: Path | None = None  # the Unix socket
+    allowed_origins: frozenset[str] = frozenset()  # WebSocket origins a browser may use
 
 
 def parse_address(value: str) -> tuple[str, int]:
@@ -67,12 +69,14 @@ def serve(front_end: FrontEnd, where: Listen) -> int:
             wire_in, wire_out = _take_stdio()
             log.info("agentd %s serving on stdio", __version__)
             return asyncio.run(_serve_stdio(front_end, wire_in, wire_out, where))
-        return asyncio.run(_serve_sockets(front_end, where))
+        from server.transport.sockets import serve_sockets
+
+        return asyncio.run(serve_sockets(front_end, where))
     except KeyboardInterrupt:
         return 130
 
 
-def _stop_on_signals(stop: asyncio.Event) -> None:
+def stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         # Not possible off the main thread: then the default handlers stay.
@@ -108,7 +112,7 @@ async def _serve_stdio(
 ) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    _stop_on_signals(stop)
+    stop_on_signals(stop)
     reader = asyncio.StreamReader(limit=1 << 20)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), wire_in)
     flow = FlowControl()
@@ -118,78 +122,3 @@ async def _serve_stdio(
     )
     connection = Connection(stream_frames(reader, front_end.is_notification), outbox, "stdio")
     return await front_end.run(connection, stop)
-
-
-# -- sockets ----------------------------------------------------------------------------------
-
-
-async def _serve_sockets(front_end: FrontEnd, where: Listen) -> int:
-    assert where.address is not None
-    stop = asyncio.Event()
-    _stop_on_signals(stop)
-    sessions: set[asyncio.Task[Any]] = set()
-
-    async def session(connection: Connection) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        sessions.add(task)
-        try:
-            await front_end.run(connection, stop)
-        finally:
-            sessions.discard(task)
-
-    async def on_stream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername")
-        outbox = Outbox(
-            TransportSink(writer.transport, writer.drain), stall_timeout_s=where.stall_timeout_s
-        )
-        frames = stream_frames(reader, front_end.is_notification)
-        try:
-            await session(Connection(frames, outbox, f"tcp {peer}"))
-        finally:
-            writer.close()
-
-    async def on_websocket(ws: ServerConnection) -> None:
-        outbox = Outbox(WebSocketSink(ws), framed=False, stall_timeout_s=where.stall_timeout_s)
-        frames = message_frames(ws, front_end.is_notification)
-        try:
-            await session(Connection(frames, outbox, f"ws {ws.remote_address}"))
-        finally:
-            await ws.close()
-
-    host, port = where.address
-    listener = await _listen(where.scheme, host, port, on_stream, on_websocket)
-    for sock in listener.sockets:
-        sock_host, sock_port = sock.getsockname()[:2]
-        url = f"{where.scheme}://{f'[{sock_host}]' if ':' in sock_host else sock_host}:{sock_port}"
-        log.info("agentd %s serving on %s", __version__, url)
-        if not is_loopback(sock_host):
-            log.warning(
-                "listening on %s, a non-loopback address: anyone who can connect can run "
-                "commands (there is no authentication)",
-                url,
-            )
-        print(f"agentd: listening on {url}", file=sys.stderr, flush=True)
-    await stop.wait()
-    listener.close()
-    if sessions:
-        await asyncio.wait(set(sessions))
-    return 0
-
-
-async def _listen(
-    scheme: str,
-    host: str,
-    port: int,
-    on_stream: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
-    on_websocket: Callable[[ServerConnection], Awaitable[None]],
-) -> Any:
-    if scheme == "tcp":
-        return await asyncio.start_server(on_stream, host, port)
-    try:
-        from websockets.asyncio.server import serve as ws_serve
-    except ImportError:
-        raise TransportError(
-            "agentd serve --ws needs the websockets package (pip install 'pygls[ws]')"
-        ) from None
-    return await ws_serve(on_websocket, host, port)

@@ -15,7 +15,9 @@ from engine.models import RunGoalParams, RunResult
 from engine.records import TraceRecord
 from engine.trace import read_trace
 
-FAST = EngineConfig(kill_grace_ms=200, approval_timeout_ms=300)
+# The engine tests test its mechanics unsandboxed (a sandboxed step's pids mean nothing outside
+# it); tests/engine/execute/test_sandbox.py tests the sandbox.
+FAST = EngineConfig(kill_grace_ms=200, approval_timeout_ms=300, sandbox="off")
 
 
 async def run(
@@ -42,7 +44,7 @@ def records(ws: Path, result: RunResult, type_: str) -> list[dict[str, Any]]:
 def trace_types(ws: Path, result: RunResult) -> list[str]:
     """The record types of a run's trace, after checking the chain and every record's schema."""
     report = read_trace(ws / result.trace)
-    assert report.verified and report.complete, report.problems
+    assert report.verified and report.complete and report.keyed, report.problems
     for record in report.records:
         RECORD.validate_python(record)  # the records are exactly what engine.records documents
     return [r["type"] for r in report.records]

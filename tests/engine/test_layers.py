@@ -60,6 +60,12 @@ def test_file_then_environment(tmp_path: Path) -> None:
     assert "sk-env-key" not in repr(layers) and "sk-env-key" not in str(layers.sources)
 
 
+def test_a_list_from_the_environment() -> None:
+    env = {"AGENTD_ENV_ALLOW": "JAVA_OPTS, MY_TOOL_*"}
+    layers = load_layers(env=env, file=Path("/nonexistent/config.toml"))
+    assert layers.config.env_allow == ["JAVA_OPTS", "MY_TOOL_*"] and layers.problems == []
+
+
 def test_agentd_base_url_wins_over_openai_base_url() -> None:
     env = {"OPENAI_BASE_URL": "http://a/v1", "AGENTD_BASE_URL": "http://b/v1"}
     layers = load_layers(env=env, file=Path("/nonexistent/config.toml"))
@@ -84,7 +90,7 @@ def test_a_key_or_a_server_makes_auto_plan_with_the_model() -> None:
 def test_bad_values_are_named_and_the_rest_applies(tmp_path: Path) -> None:
     file = write(
         tmp_path / "config.toml",
-        'model = "kept"\nmaxRounds = 0\nmax_parallel = 2\nmodle = "x"\nsandbox = "bwrap"\n',
+        'model = "kept"\nmaxRounds = 0\nmax_parallel = 2\nmodle = "x"\nsandbox = "box"\n',
     )
     env = {"AGENTD_MAX_PARALLEL": "many", "AGENTD_MODEL_RETRIES": "1", "OPENAI_BASE_URL": "ftp://x"}
     layers = load_layers(env=env, file=file)
@@ -94,7 +100,7 @@ def test_bad_values_are_named_and_the_rest_applies(tmp_path: Path) -> None:
     assert f"config file {file}: maxRounds: Input should be greater than or equal to 1" in problems
     assert f"{file}: unknown key 'max_parallel' (the key is 'maxParallel'); ignored" in problems
     assert f"{file}: unknown key 'modle'; ignored" in problems
-    assert "'bwrap' is not available" in problems
+    assert "sandbox: Input should be" in problems
     assert (
         "environment AGENTD_MAX_PARALLEL: maxParallel: Input should be a valid integer" in problems
     )

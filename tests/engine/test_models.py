@@ -100,13 +100,20 @@ def test_schema_file_is_generated_from_the_models() -> None:
     )
 
 
-def test_config_refuses_a_sandbox_it_cannot_provide() -> None:
+def test_config_refuses_a_sandbox_this_machine_cannot_provide(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from engine.config import EngineConfig
+    from engine.execute import sandbox
 
-    with pytest.raises(ValidationError, match="'bwrap' is not available"):
-        EngineConfig.model_validate({"sandbox": "bwrap"})
+    bare = sandbox.Support(bwrap=None, bwrap_problem="bwrap is not installed", landlock_abi=0,
+                           prlimit=None)  # fmt: skip
+    monkeypatch.setattr(sandbox, "support", lambda: bare)
+    for mode in ("bwrap", "landlock"):
+        with pytest.raises(ValidationError, match=f"'{mode}' cannot be used here"):
+            EngineConfig.model_validate({"sandbox": mode})
     auto = EngineConfig.model_validate({"sandbox": "auto", "unknownKey": 1})
-    assert auto.sandbox == "auto" and auto.sandbox_in_effect == "off"
+    assert auto.sandbox == "auto" and auto.sandbox_in_effect == "off"  # said so by health
 
 
 @pytest.mark.parametrize(

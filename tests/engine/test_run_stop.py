@@ -11,8 +11,8 @@ from engine.engine import Engine
 from engine.events import Event, OutputDelta, StepUpdated
 from engine.models import RunGoalParams
 from engine.trace import read_trace
-from tests.engine.procs import alive, read_pids, wait_for_file
 from tests.engine.runs import FAST, records, run, trace_types
+from tests.procs import alive, read_pids, wait_for_file
 
 
 async def test_timeout_kills_the_whole_process_tree(tmp_path: Path) -> None:

@@ -137,3 +137,53 @@ def test_a_symlinked_runs_dir_is_refused(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceError, match="symlink"):
         ensure_runs_dir(ws)
     assert list(elsewhere.iterdir()) == []
+
+
+KEY = bytes(range(32))
+
+
+def _keyed(path: Path) -> None:
+    writer = TraceWriter(path, key=KEY)
+    writer.write("run.started", runId="r1")
+    writer.write("step.finished", stepId="s1", step={"cmd": "echo hi", "stdout": "hi\n"})
+    writer.write("run.finished", status="succeeded")
+    writer.close()
+
+
+def test_a_keyed_trace_is_known_to_be_ours(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    _keyed(path)
+    report = read_trace(path, key=KEY)
+    assert report.verified and report.complete and report.keyed
+    assert all(line.endswith('"}') and ',"mac":"' in line for line in path.read_text().splitlines())
+
+
+def test_an_edit_with_a_recomputed_hash_chain_is_still_caught(tmp_path: Path) -> None:
+    """What an attacker did: change a command, then recompute every plain SHA-256 ``prev``."""
+    path = tmp_path / "t.jsonl"
+    _keyed(path)
+    lines = path.read_bytes().split(b"\n")[:-1]
+    lines[1] = lines[1].replace(b"echo hi", b"echo ok")
+    forged, prev = [], ""
+    for line in lines:
+        record = json.loads(line)
+        record["prev"] = prev
+        raw = json.dumps(record, separators=(",", ":")).encode()
+        forged.append(raw)
+        prev = hashlib.sha256(raw).hexdigest()
+    path.write_bytes(b"\n".join(forged) + b"\n")
+    report = read_trace(path, key=KEY)
+    assert not report.verified and not report.keyed
+    assert any("mac does not match" in p for p in report.problems)
+
+
+def test_another_key_or_none_is_told_apart(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    _keyed(path)
+    assert not read_trace(path, key=bytes(32)).verified  # another user's agentd, or a forger
+    plain = tmp_path / "plain.jsonl"
+    writer = TraceWriter(plain)
+    writer.write("run.finished", status="succeeded")
+    writer.close()
+    report = read_trace(plain, key=KEY)
+    assert report.verified and report.unkeyed and not report.keyed

@@ -22,6 +22,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
 from server.lsp.pygls_compat import raw_converter
+from tests.procs import living, run_processes
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER = [sys.executable, "-m", "server"]
@@ -131,8 +132,15 @@ async def initialize(
     caps: types.ClientCapabilities,
     workspace: Path | None = None,
     options: Any = None,
+    also: Path | None = None,
 ) -> types.InitializeResult:
-    folders = [types.WorkspaceFolder(uri=workspace.as_uri(), name="ws")] if workspace else None
+    """Initialize with ``workspace`` as the first (default) folder and ``also`` as a second one,
+    by default the workspace's parent: runs are accepted only inside the session's folders, and
+    every pytest tmp_path is a sibling of the workspace (all of them lie in the base temp)."""
+    if also is None and workspace is not None:
+        also = workspace.parent
+    opened = [p for p in (workspace, also) if p is not None]
+    folders = [types.WorkspaceFolder(uri=p.as_uri(), name=p.name) for p in opened] or None
     result = await client.initialize_session(
         types.InitializeParams(
             capabilities=caps,
@@ -174,10 +182,9 @@ def started(client: AgentClient, goal: str) -> str | None:
     return runs[-1] if runs else None
 
 
-def sleeper(pid_file: Path) -> str:
-    """A step that starts two background sleeps (a process tree) and records every pid."""
-    record = f"echo $! >> {pid_file}"
-    return f"echo $$ > {pid_file}; sleep 300 & {record}; sleep 300 & {record}; wait"
+def sleeper(ready: Path) -> str:
+    """A step that starts two background sleeps (a process tree), then says it is ready."""
+    return f"sleep 300 & sleep 300 & echo ready > {ready}; wait"
 
 
 def step(cmd: str, **extra: Any) -> dict[str, Any]:
@@ -199,23 +206,6 @@ def trace_complete(workspace: Path, run_id: str) -> bool:
     return bool(records) and records[-1]["type"] == "run.finished"
 
 
-def read_pids(path: Path) -> list[int]:
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
-
-
-def living(pids: list[int]) -> list[int]:
-    """The pids still running; zombies count as gone."""
-    alive = []
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                if stat.read().rsplit(")", 1)[1].split()[0] != "Z":
-                    alive.append(pid)
-        except FileNotFoundError:
-            pass
-    return alive
-
-
 def send_run(
     client: AgentClient, form: str, params: dict[str, Any]
 ) -> tuple[asyncio.Future[Any], str]:
@@ -234,17 +224,22 @@ def send_run(
 async def start_sleeper(
     client: AgentClient, form: str, workspace: Path, **extra: Any
 ) -> tuple[asyncio.Future[Any], str, str, list[int]]:
-    """A running run whose step started a process tree: (answer, request id, run id, pids)."""
-    pid_file = workspace / "pids"
-    params = {"workspace": str(workspace), "steps": [step(sleeper(pid_file))], **extra}
+    """A running run whose step started a process tree: (answer, request id, run id, pids).
+
+    The pids are the host's (sandboxed or not): every process of the run, found by its run id.
+    """
+    ready = workspace / "ready"
+    params = {"workspace": str(workspace), "steps": [step(sleeper(ready))], **extra}
     answer, msg_id = send_run(client, form, params)
-    await wait_until(lambda: len(read_pids(pid_file)) == 3)
+    await wait_until(ready.exists)
     (run_id,) = run_ids(workspace)
-    return answer, msg_id, run_id, read_pids(pid_file)
+    pids = run_processes(run_id)
+    assert len(pids) >= 3  # the shell and its two sleeps, and bwrap's own when sandboxed
+    return answer, msg_id, run_id, pids
 
 
 async def assert_cleaned_up(workspace: Path, run_id: str, pids: list[int]) -> None:
-    await wait_until(lambda: not living(pids), timeout=10)
+    await wait_until(lambda: not living(pids) and not run_processes(run_id), timeout=10)
     await wait_until(lambda: trace_complete(workspace, run_id), timeout=10)
     records = trace_records(workspace, run_id)
     assert records[-1]["status"] == "cancelled"

@@ -13,11 +13,14 @@ if TYPE_CHECKING:
 EXAMPLES = """\
 examples:
   agentd serve                          JSON-RPC on stdin/stdout (what an editor starts)
-  agentd serve --tcp 127.0.0.1:7777     TCP, one session per connection
-  agentd serve --ws 127.0.0.1:7777      WebSocket
+  agentd serve --socket ~/.agentd.sock  a Unix socket only you can use (mode 0600)
+  agentd serve --tcp 127.0.0.1:7777     TCP, one session per connection (needs the token)
+  agentd serve --ws 127.0.0.1:7777      WebSocket (needs the token; no web page may connect)
   agentd serve --log-file agentd.log --log-level INFO
 
 stdin must be a pipe or a socket (an editor's); on a terminal, use `agentd run` instead.
+--tcp and --ws print a secret token on stderr (and the file that holds it): clients send it as
+initializationOptions.token in initialize, or ?token=... in a WebSocket URL.
 """
 
 
@@ -34,6 +37,18 @@ def add(commands: Subparsers) -> None:
         "--tcp", metavar="HOST:PORT", help="listen on TCP (one session per connection)"
     )
     transport.add_argument("--ws", metavar="HOST:PORT", help="serve WebSocket connections")
+    transport.add_argument(
+        "--socket",
+        metavar="PATH",
+        help="listen on a Unix socket (mode 0600; the preferred local way)",
+    )
+    serve.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let web pages from ORIGIN open a WebSocket (e.g. http://localhost:3000); repeatable",
+    )
     serve.add_argument("--log-file", metavar="FILE", help="write the server log here")
     serve.add_argument("--log-level", default="WARNING", metavar="LEVEL", help="default WARNING")
     serve.add_argument(
@@ -52,6 +67,8 @@ def handle(args: argparse.Namespace) -> int:
     return serve(
         tcp=args.tcp,
         ws=args.ws,
+        socket=args.socket,
+        allow_origins=args.allow_origin,
         log_file=args.log_file,
         log_level=args.log_level,
         stall_timeout_s=args.stall_timeout,

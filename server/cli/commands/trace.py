@@ -70,6 +70,7 @@ def handle(args: argparse.Namespace) -> int:
             "truncated": report.truncated,
             "complete": report.complete,
             "problems": report.problems,
+            "keyed": report.keyed,
             "events": report.records,
         }
         print(json.dumps(summary, indent=2))
@@ -83,6 +84,7 @@ def handle(args: argparse.Namespace) -> int:
             marks=marks_for(sys.stdout),
             full_output=args.output,
             show_records=args.records,
+            signature="keyed" if report.keyed else "unkeyed" if report.unkeyed else "unchecked",
         )
         print(text)
     return EXIT_OK if report.complete else EXIT_FAILED

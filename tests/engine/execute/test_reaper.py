@@ -9,8 +9,8 @@ from pathlib import Path
 from engine.engine import Engine
 from engine.models import RunGoalParams
 from tests.engine.execute import test_runner
-from tests.engine.procs import alive, read_pids, wait_for_file
 from tests.engine.runs import FAST, run
+from tests.procs import alive, read_pids, wait_for_file
 
 
 def step(cmd: str) -> list[dict[str, str]]:

@@ -201,7 +201,7 @@ def test_the_default_user_file_lives_in_the_config_dir(
     files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, home_tmp: Path
 ) -> None:
     workspace, _ = files
-    monkeypatch.delenv("AGENTD_CONFIG_DIR")  # tests/conftest.py's own folder for every test
+    monkeypatch.delenv("AGENTD_CONFIG_DIR")  # the platform's place, not the suite's override
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home_tmp / "config"))
     saved = save_rules([Rule("allow", "curl", workspace=str(workspace))])
     path = home_tmp / "config" / "agentd" / "policy.toml"

@@ -3,7 +3,6 @@ the writeFile content kept beside it; and what a replay refuses."""
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from pathlib import Path
@@ -15,6 +14,7 @@ from engine.engine import Engine
 from engine.errors import ReplayError, UnknownGoal
 from engine.models import RunGoalParams, RunResult
 from engine.plan.content import content_sha256, load_content, store_content
+from engine.plan.replay import recorded_step
 from engine.trace import RUNS_DIR
 from tests.engine.plan.conftest import GOAL, model_config, model_run
 from tests.engine.plan.fake_openai import FakeOpenAI, Reply
@@ -161,16 +161,16 @@ async def test_content_that_was_not_kept(fake: FakeOpenAI, tmp_path: Path) -> No
         await replay(tmp_path, original.run_id)
 
 
-async def test_a_trace_that_names_a_path_as_its_content(tmp_path: Path) -> None:
-    original = await run(tmp_path, goal="demo.test")
-    trace = tmp_path / original.trace
-    lines = [json.loads(line) for line in trace.read_text().splitlines()]
-    assert lines[1]["type"] == "plan.created"
-    lines[1]["steps"][0]["contentSha256"] = "../../../etc/passwd"
-    rebuilt = _rechain(lines)
-    trace.write_text(rebuilt)
-    with pytest.raises(ReplayError, match="the content it wrote was not kept"):
-        await replay(tmp_path, original.run_id)
+def test_a_recorded_step_cannot_name_a_path_as_its_content(tmp_path: Path) -> None:
+    """The trace is keyed, so a forged one does not verify; should a record still name a path
+    as its SHA-256, nothing is read from there."""
+    runs = tmp_path / RUNS_DIR
+    (runs / "r1" / "content").mkdir(parents=True)
+    (tmp_path / "secret.txt").write_text("not for a replay")
+    for named in ("../../../secret.txt", "../../../../etc/passwd", ""):
+        traced = {"id": "w", "kind": "writeFile", "path": "x", "contentSha256": named}
+        with pytest.raises(ReplayError, match="the content it wrote was not kept"):
+            recorded_step(tmp_path, "r1", traced)
 
 
 async def test_a_run_that_planned_nothing(tmp_path: Path) -> None:
@@ -191,16 +191,3 @@ def test_replay_params_go_together() -> None:
             {"steps": [{"kind": "runCli", "cmd": "ls"}], "planner": "replay", "runId": "r"}
         )
     assert RunGoalParams.model_validate({"planner": "replay", "runId": "r1"}).goal is None
-
-
-def _rechain(records: list[dict[str, Any]]) -> str:
-    """A trace whose hash chain verifies again after an edit (what a forger would do)."""
-    import hashlib
-
-    prev, out = "", []
-    for record in records:
-        record["prev"] = prev
-        line = json.dumps(record, separators=(",", ":"))
-        prev = hashlib.sha256(line.encode()).hexdigest()
-        out.append(line)
-    return "\n".join(out) + "\n"

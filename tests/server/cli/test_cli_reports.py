@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -114,3 +115,22 @@ def test_doctor_reports_health_in_words(tmp_path: Path) -> None:
     (tmp_path / ".agent" / "goals.toml").write_text("[goals.broken\n")
     sick = agentd("doctor", cwd=tmp_path)
     assert sick.returncode == 1 and "goals.toml" in sick.stdout
+
+
+def test_a_forged_trace_is_told_from_ours(tmp_path: Path) -> None:
+    code, result = run_json("demo.test", cwd=tmp_path)
+    assert code == 0
+    path = tmp_path / result["trace"]
+    shown = agentd("trace", result["runId"], cwd=tmp_path)
+    assert shown.returncode == 0 and "written by this user's agentd" in shown.stdout
+    lines = path.read_text().splitlines()
+    forged, prev = [], ""
+    for line in lines:  # rewrite the written path, then recompute the plain hash chain
+        record = json.loads(line.replace("out/hello.txt", "out/other.txt"))
+        record["prev"] = prev
+        text = json.dumps(record, separators=(",", ":"))
+        forged.append(text)
+        prev = hashlib.sha256(text.encode()).hexdigest()
+    path.write_text("\n".join(forged) + "\n")
+    caught = agentd("trace", result["runId"], cwd=tmp_path)
+    assert caught.returncode == 1 and "mac does not match" in caught.stdout

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.engine.procs import alive, read_pids
+from tests.procs import gone
 from tests.server.cli.cli_helpers import Terminal, run_in_pty, trace_records, wait_until
 
 ASK = "rm -f ./nothing"  # the gate asks before rm; there is nothing to delete
@@ -102,9 +102,9 @@ def test_end_of_input_at_a_prompt_rejects(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_cancels_and_shows_what_the_step_had_printed(tmp_path: Path) -> None:
-    step = "echo $$ > pids; echo started; exec sleep 30"
+    step = "echo started; exec sleep 30.72"
     term = Terminal(["run", "--step", step], tmp_path)
-    term.expect("s1: started")  # the live tail: the step is running and its pid file is there
+    term.expect("s1: started")  # the live tail: the step is running
     term.type(b"\x03")
     assert term.wait() == 130, term.screen
     assert "cancelling the run" in term.screen
@@ -112,7 +112,7 @@ def test_ctrl_c_cancels_and_shows_what_the_step_had_printed(tmp_path: Path) -> N
     assert "│ started" in term.screen[line:]  # under it: what it printed before the stop
     assert re.search(r"Run \S+ was cancelled, trust 0.0: 0 of 1 step succeeded", term.screen)
     assert f"Trace: {tmp_path}/.agent/runs/" in term.screen
-    assert alive(read_pids(tmp_path / "pids")) == []
+    assert gone("sleep", "30.72")
 
 
 def test_ctrl_c_at_a_prompt_cancels_the_run_not_just_the_step(tmp_path: Path) -> None:

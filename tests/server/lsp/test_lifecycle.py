@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 
+from tests.procs import living
 from tests.server.agent_client import (
     CLIENTS,
     AgentClient,
@@ -17,7 +18,6 @@ from tests.server.agent_client import (
     capabilities,
     config,
     initialize,
-    living,
     start_sleeper,
 )
 

@@ -138,7 +138,7 @@ async def test_workspace_folders_change_the_default(
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir()
     second.mkdir()
-    await initialize(client, capabilities(client_name), first)
+    await initialize(client, capabilities(client_name), first, also=second)
     assert (await health(client))["workspace"] == str(first)
     client.workspace_did_change_workspace_folders(
         types.DidChangeWorkspaceFoldersParams(
