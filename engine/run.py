@@ -12,8 +12,9 @@ import hashlib
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -47,6 +48,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PREVIEW_CHARS = 200  # of a writeFile's content, in the trace (the content itself is not traced)
+
+
+OFF_LOOP_STEPS = 200  # larger plans are validated and gated in a thread: other requests go on
+
+T = TypeVar("T")
+
+
+async def _off_loop_if_large(size: int, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    if size > OFF_LOOP_STEPS:
+        return await asyncio.to_thread(work, *args, **kwargs)
+    return work(*args, **kwargs)
 
 
 class Pipeline:
@@ -102,7 +114,10 @@ class Pipeline:
                 if handle.cancel_requested:  # cancelled (or failed) before the task got to run
                     raise asyncio.CancelledError
                 plan = await self._plan()
-                self._gate(plan)
+                await _off_loop_if_large(len(plan.steps), self._gate, plan)
+                self.emit(
+                    PlanReady(self.handle.run_id, self.planner_name, self._results(copy=True))
+                )
                 if not self.params.dry_run:
                     await self._execute(plan)
             except asyncio.CancelledError:
@@ -124,18 +139,27 @@ class Pipeline:
 
     async def _plan(self) -> Plan:
         if self.params.steps is not None:
+            steps = self.params.steps
             try:
-                return Plan(goal=self.handle.goal, planner="explicit", steps=self.params.steps)
+                return await _off_loop_if_large(
+                    len(steps), Plan, goal=self.handle.goal, planner="explicit", steps=steps
+                )
             except ValidationError as exc:
                 raise InvalidPlan(describe_validation_error(exc)) from None
         planner = self.engine.planner_factory(self.config)
         assert self.params.goal is not None
         plan = await planner.plan(self.params.goal, self.handle.workspace)
         self.planner_name = plan.planner  # a routing planner says which of its planners planned
+        if len(plan.steps) > self.config.max_steps:
+            raise InvalidPlan(
+                f"steps: the plan has {len(plan.steps)} steps, more than the "
+                f"{self.config.max_steps} a plan may have (the setting agent.maxSteps)"
+            )
         return plan
 
     def _gate(self, plan: Plan) -> None:
-        """Give every step its risk and decision; record the plan; announce it."""
+        """Give every step its risk and decision and record the plan (in a thread for a large
+        plan: nothing else touches this run meanwhile)."""
         self.trace.write(
             "plan.created",
             planner=self.planner_name,
@@ -173,7 +197,6 @@ class Pipeline:
                 decision=verdict.decision,
             )
             self.steps.append(StepExecution(ctx, step, result, verdict.widenings))
-        self.emit(PlanReady(self.handle.run_id, self.planner_name, self._results(copy=True)))
 
     def _traced_step(self, step: RunCliStep | WriteFileStep) -> dict[str, Any]:
         """A step as the trace records it: a writeFile's content as its size and SHA-256 with a
