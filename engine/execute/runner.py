@@ -73,6 +73,8 @@ class SubprocessRunner:
         # Synchronous (well under a millisecond): no await between the child's start and its
         # watch, so a cancel can never leave an unwatched group behind.
         process = _spawn(spec, {**self._encoded(spec.env), _TOKEN_KEY: token.encode()})
+        if spec.limits is not None:
+            spec.limits.apply(process.pid)
         pgid = process.pid  # a new session: the leader's pid is the group id
         timed_out = False
         with leader(pgid):
@@ -112,7 +114,7 @@ def _spawn(spec: ProcessSpec, env: dict[bytes, bytes]) -> _Child:
     """Start ``spec.argv`` in a new session, stdin from /dev/null, stdout and stderr piped; in
     its sandbox when it has one. Raises OSError when it cannot start."""
     found = support()
-    argv = [*(spec.limits.argv(found.prlimit) if spec.limits else []), *spec.argv]
+    argv = list(spec.argv)
     plan = spec.sandbox
     if plan is not None and plan.kind == "bwrap" and found.bwrap is not None:
         return _Child.spawned(bwrap_argv(found.bwrap, plan, argv), env)  # bwrap does the chdir
