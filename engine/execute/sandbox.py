@@ -239,20 +239,34 @@ def remove_scratch(scratch: Path) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Per-step resource limits (0: none), set on the step's first process as it starts (with
-    ``prlimit(2)``, before its command runs: bwrap is still building the sandbox, a shell still
-    starting), so every process of the step inherits them."""
+    """Per-step resource limits (0: none), in force before the step's command runs, so every
+    process of the step inherits them: under bwrap by ``prlimit`` (util-linux) inside the
+    sandbox, under Landlock as the child starts, unsandboxed on the shell right after its exec
+    (``prlimit(2)``, long before it has read its command)."""
 
     cpu_seconds: int = 3600
     memory_bytes: int = 8 << 30
     processes: int = 4096
 
-    def apply(self, pid: int) -> None:
-        for which, value in (
+    def pairs(self) -> list[tuple[int, int]]:
+        limits = (
             (resource.RLIMIT_CPU, self.cpu_seconds),
             (resource.RLIMIT_AS, self.memory_bytes),
             (resource.RLIMIT_NPROC, self.processes),
-        ):
-            if value:
-                with contextlib.suppress(ProcessLookupError):  # it has already ended
-                    resource.prlimit(pid, which, (value, value))
+        )
+        return [(which, value) for which, value in limits if value]
+
+    def apply(self, pid: int) -> None:
+        for which, value in self.pairs():
+            with contextlib.suppress(ProcessLookupError):  # it has already ended
+                resource.prlimit(pid, which, (value, value))
+
+    def argv(self) -> list[str]:
+        """The ``prlimit`` command that sets them (empty when there is none to set)."""
+        flags = {resource.RLIMIT_CPU: "--cpu", resource.RLIMIT_AS: "--as",
+                 resource.RLIMIT_NPROC: "--nproc"}  # fmt: skip
+        found = shutil.which("prlimit")
+        pairs = self.pairs()
+        if found is None or not pairs:
+            return []
+        return [found, *(f"{flags[which]}={value}" for which, value in pairs), "--"]
