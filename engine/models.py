@@ -6,6 +6,7 @@ typo such as ``dryrun`` is an error instead of a silently executed run.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -159,22 +160,41 @@ def step_id(step: RunCliStep | WriteFileStep) -> str:
 
 
 def _check_acyclic(steps: list[RunCliStep | WriteFileStep]) -> None:
-    graph = {s.id: list(s.after) for s in steps}
-    state: dict[str | None, int] = {}  # 1 = visiting, 2 = done
+    """Depth-first over ``after``, iteratively: a plan of any length never hits the recursion
+    limit, and each step is visited once."""
+    graph = {s.id: s.after for s in steps}
+    state: dict[str | None, int] = {}  # 1 = on the current path, 2 = done
+    for root in graph:
+        if root in state:
+            continue
+        state[root] = 1
+        path: list[tuple[str | None, Iterator[str]]] = [(root, iter(graph[root]))]
+        while path:
+            node, deps = path[-1]
+            dep = next(deps, None)
+            if dep is None:
+                state[node] = 2
+                path.pop()
+            elif state.get(dep) == 1:
+                names = [str(n) for n, _ in path]
+                loop = [*names[names.index(dep) :], dep]
+                shown = (
+                    loop
+                    if len(loop) <= 8
+                    else [*loop[:4], f"... ({len(loop) - 6} more)", *loop[-2:]]
+                )
+                raise ValueError(f"steps.after: dependency cycle {' -> '.join(shown)}")
+            elif dep not in state:
+                state[dep] = 1
+                path.append((dep, iter(graph.get(dep, []))))
 
-    def visit(node: str | None, path: list[str | None]) -> None:
-        if state.get(node) == 2:
-            return
-        if state.get(node) == 1:
-            cycle = " -> ".join(str(n) for n in [*path[path.index(node) :], node])
-            raise ValueError(f"steps.after: dependency cycle {cycle}")
-        state[node] = 1
-        for dep in graph.get(node, []):
-            visit(dep, [*path, node])
-        state[node] = 2
 
-    for s in steps:
-        visit(s.id, [])
+def _cycle(path: list[str], back_to: str) -> str:
+    """``a -> b -> a``, shortened in the middle when long (a message never grows with input)."""
+    loop = [*path[path.index(back_to) :], back_to]
+    if len(loop) > 8:
+        loop = [*loop[:4], f"... ({len(loop) - 6} more)", *loop[-2:]]
+    return " -> ".join(loop)
 
 
 class RunGoalParams(WireModel):

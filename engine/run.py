@@ -16,8 +16,9 @@ import hashlib
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -55,6 +56,17 @@ log = logging.getLogger(__name__)
 
 PREVIEW_CHARS = 200  # of a writeFile's content, in the trace (the content itself is not traced)
 ROUND_LIMIT = 20  # whatever a planner says (maxRounds is at most this)
+
+
+OFF_LOOP_STEPS = 200  # larger plans are validated and gated in a thread: other requests go on
+
+T = TypeVar("T")
+
+
+async def _off_loop_if_large(size: int, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    if size > OFF_LOOP_STEPS:
+        return await asyncio.to_thread(work, *args, **kwargs)
+    return work(*args, **kwargs)
 
 
 class Pipeline:
@@ -156,7 +168,10 @@ class Pipeline:
                 self.planning_error = str(exc)
                 return
             self.summary = plan.summary
-            executions = self._gate(plan)
+            executions = await _off_loop_if_large(len(plan.steps), self._gate, plan)
+            if executions:  # announced from here, on the loop: _gate may run in a thread
+                steps = [e.result.model_copy() for e in executions]
+                self.emit(PlanReady(self.handle.run_id, self.planner_name, steps, context.round))
             if not self.params.dry_run:
                 await self._execute(executions)
             if plan.done or self.params.dry_run or context.round >= ROUND_LIMIT:
@@ -166,18 +181,27 @@ class Pipeline:
 
     async def _plan(self) -> Plan:
         if self.params.steps is not None:
+            steps = self.params.steps
             try:
-                return Plan(goal=self.handle.goal, planner="explicit", steps=self.params.steps)
+                return await _off_loop_if_large(
+                    len(steps), Plan, goal=self.handle.goal, planner="explicit", steps=steps
+                )
             except ValidationError as exc:
                 raise InvalidPlan(describe_validation_error(exc)) from None
         if self.planner is None:
             self.planner = self.engine.planner_factory(self.config, replay=self.params.run_id)
         plan = await self.planner.plan(self.handle.goal, self.handle.workspace, self.context)
         self.planner_name = plan.planner  # a routing planner says which of its planners planned
+        if len(plan.steps) > self.config.max_steps:
+            raise InvalidPlan(
+                f"steps: the plan has {len(plan.steps)} steps, more than the "
+                f"{self.config.max_steps} a plan may have (the setting agent.maxSteps)"
+            )
         return plan
 
     def _gate(self, plan: Plan) -> list[StepExecution]:
-        """Give every step of a round its risk and decision; record the plan; announce it."""
+        """Give every step of a round its risk and decision and record the plan (in a thread for
+        a large plan: nothing else touches this run meanwhile); the round's executions."""
         round_ = self.context.round
         taken = {s.result.id for s in self.steps}
         for step in plan.steps:
@@ -225,9 +249,6 @@ class Pipeline:
             )
             executions.append(StepExecution(ctx, step, result, verdict.widenings))
         self.steps += executions
-        if executions:
-            steps = [e.result.model_copy() for e in executions]
-            self.emit(PlanReady(self.handle.run_id, self.planner_name, steps, round_))
         return executions
 
     def _traced_step(self, step: RunCliStep | WriteFileStep) -> dict[str, Any]:

@@ -6,6 +6,7 @@ reaches a trace, a client or a spill file can be passed through a ``Redactor``.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -128,6 +129,7 @@ class Redactor:
         for value in values:
             literals.add(json.dumps(value)[1:-1])
             literals.add(json.dumps(value, ensure_ascii=False)[1:-1])
+            literals.update(_encodings(value))
         # Longest first, so a secret that contains another is masked whole.
         self._literals = sorted(literals, key=len, reverse=True)
         self.secret_count = len(values)
@@ -143,6 +145,32 @@ class Redactor:
             if any(marker in text for marker in markers):
                 text = pattern.sub(_mask, text)
         return text
+
+
+MIN_ENCODED_LENGTH = 12  # shorter values' encodings would mask ordinary text
+
+
+def _encodings(value: str) -> set[str]:
+    """Forms a secret takes when a step transforms it the cheap ways: reversed, and base64 at
+    each of the three alignments it can have in an encoded stream (the part of the encoding
+    that only depends on the secret). Hex dumps, folding, compression and the like are not
+    recognised: that is why steps must not reach secrets at all (the sandbox, the allow-list)."""
+    if len(value) < MIN_ENCODED_LENGTH:
+        return set()
+    raw = value.encode()
+    forms = {value[::-1]}
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + raw).decode()
+        first = (shift * 4 + 2) // 3  # characters that depend on what precedes the secret
+        last = len(encoded) - 4  # the final group may depend on what follows it
+        core = encoded[first:last]
+        if len(core) >= MIN_ENCODED_LENGTH:
+            forms.add(core)
+            forms.add(core.translate(_URLSAFE))
+    return forms
+
+
+_URLSAFE = str.maketrans("+/", "-_")
 
 
 def _mask(match: re.Match[str]) -> str:

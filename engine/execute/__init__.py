@@ -1,2 +1,2 @@
-"""Execution: the DAG scheduler, the process runner (where a sandbox will wrap each command) and
-confined file writes."""
+"""Execution: the DAG scheduler, the process runner (the sandbox wraps each command there),
+confined file writes and checkpoints."""

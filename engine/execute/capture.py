@@ -1,6 +1,12 @@
 """One stream of a step's output: the first ``cap`` bytes decoded in memory, and once past the cap
-the whole stream spilled to a file (redacted when asked, and up to ``spill_cap`` bytes) while
-reading continues, so the child never blocks on a full pipe."""
+the whole stream spilled to a file (up to ``spill_cap`` bytes) while reading continues, so the
+child never blocks on a full pipe.
+
+Redaction comes first, on the byte stream as it arrives (``StreamRedactor``: bytes are held back
+to a newline, or to a PEM block's end, up to 64 KiB), so that what is kept, what the client sees
+live and what is spilled are all redacted, whichever way the stream was cut into reads, lines or
+notifications: a token printed across a read or an 8 KiB line is still masked whole.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +33,8 @@ class Capture:
         self.cap = spec.output_cap
         self.on_output = on_output
         self.spill = Spill(stream, spec)
+        self._redactor = None if spec.redact is None else StreamRedactor(spec.redact)
+        self.redaction_failed = False
         self.size = 0
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._kept = bytearray()  # raw prefix, written first when the spill starts
@@ -41,6 +49,24 @@ class Capture:
         return self.truncated and not self.spill.failed
 
     def feed(self, data: bytes | bytearray) -> None:
+        if self._redactor is None:
+            self._take(data)
+            return
+        try:
+            ready = self._redactor.feed(data)
+        except Exception:  # a redaction bug: drop the output rather than pass it on unredacted
+            self._redaction_failed()
+            return
+        if ready:
+            self._take(ready)
+
+    def _redaction_failed(self) -> None:
+        if not self.redaction_failed:
+            log.exception("redaction failed; the rest of this %s is dropped", self.stream)
+        self.redaction_failed = True
+        self._redactor = StreamRedactor(lambda text: "")  # keeps reading, passes nothing on
+
+    def _take(self, data: bytes | bytearray) -> None:
         room = self.cap - self.size
         self.size += len(data)
         if room > 0:
@@ -64,6 +90,15 @@ class Capture:
         return "".join(self._parts)
 
     def close(self) -> None:
+        """The stream ended: pass on what redaction still held, then close the spill."""
+        if self._redactor is not None:
+            try:
+                rest = self._redactor.flush()
+            except Exception:
+                self._redaction_failed()
+                rest = b""
+            if rest:
+                self._take(rest)
         self.spill.close()
 
     def _emit(self, text: str) -> None:
@@ -77,7 +112,7 @@ class Capture:
 
 
 class Spill:
-    """A stream's spill file: its whole output, redacted when asked, cut at ``spill_cap`` bytes.
+    """A stream's spill file: its whole (already redacted) output, cut at ``spill_cap`` bytes.
 
     Past the cap, or after a failure, the output is dropped (the caller keeps draining).
     """
@@ -88,7 +123,6 @@ class Spill:
         self.written = 0
         self.cut = False  # output was dropped at the cap
         self.failed = False
-        self._redactor = None if spec.redact is None else StreamRedactor(spec.redact)
         self._fd: int | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
@@ -97,16 +131,11 @@ class Spill:
         try:
             if self._fd is None:
                 self._fd = _open_spill(self.path.parent, self.path.name)
-            self._put(self._fd, data if self._redactor is None else self._redactor.feed(data))
-        except Exception:  # OSError, or a redaction bug: never write unredacted output
+            self._put(self._fd, data)
+        except OSError:
             self._fail()
 
     def close(self) -> None:
-        if self._redactor is not None and self._fd is not None and not (self.failed or self.cut):
-            try:
-                self._put(self._fd, self._redactor.flush())
-            except Exception:
-                self._fail()
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -121,7 +150,6 @@ class Spill:
     def _fail(self) -> None:
         log.exception("cannot spill to %s; discarding the rest", self.path)
         self.failed = True
-        self._redactor = None
         self.close()
 
 

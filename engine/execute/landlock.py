@@ -17,7 +17,8 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
-from collections.abc import Iterable
+import resource
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 _CREATE_RULESET, _ADD_RULE, _RESTRICT_SELF = 444, 445, 446  # x86_64 and aarch64 alike
@@ -123,8 +124,10 @@ class Enforcer:
     """The ``preexec_fn`` that puts the child under the ruleset ``fd`` (prepared in agentd, so
     the child only makes system calls)."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, limits: Sequence[tuple[int, int]] = ()) -> None:
         self.fd = fd
+        self._limits = limits
+        self._setrlimit = resource.setrlimit
         libc = _libc()
         self._prctl = libc.prctl
         self._syscall = libc.syscall
@@ -134,6 +137,8 @@ class Enforcer:
 
     def __call__(self) -> None:
         self._prctl(_PR_SET_PDEATHSIG, _SIGKILL, 0, 0, 0)  # dies with agentd
+        for which, value in self._limits:
+            self._setrlimit(which, (value, value))
         for cap in range(_CAP_LAST + 1):  # the bounding set first, while we may still change it
             self._prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
         self._capset(ctypes.byref(self._header), self._data)

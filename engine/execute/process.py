@@ -31,7 +31,7 @@ class ProcessSpec:
     redact: Callable[[str], str] | None = None
     spill_cap: int = DEFAULT_SPILL_CAP  # bytes at most in each spill file; the rest is drained
     sandbox: Plan | None = None  # None: run as is (cwd and env as given)
-    limits: Limits | None = None  # per-process resource limits (prlimit)
+    limits: Limits | None = None  # per-step resource limits
 
 
 @dataclass(slots=True)

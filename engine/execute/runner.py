@@ -25,7 +25,7 @@ from engine.execute.capture import Capture
 from engine.execute.groups import kill_group
 from engine.execute.process import OutputSink, ProcessResult, ProcessSpec
 from engine.execute.reaper import TOKEN_VAR, become_subreaper, leader, new_token, reap_step
-from engine.execute.sandbox import bwrap_argv, support
+from engine.execute.sandbox import Limits, bwrap_argv, support
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ _READ_CHUNK = 1 << 16
 
 
 _TOKEN_KEY = TOKEN_VAR.encode()
+NO_LIMITS = Limits(0, 0, 0)
 
 
 class SubprocessRunner:
@@ -112,18 +113,21 @@ def _spawn(spec: ProcessSpec, env: dict[bytes, bytes]) -> _Child:
     """Start ``spec.argv`` in a new session, stdin from /dev/null, stdout and stderr piped; in
     its sandbox when it has one. Raises OSError when it cannot start."""
     found = support()
-    argv = [*(spec.limits.argv(found.prlimit) if spec.limits else []), *spec.argv]
-    plan = spec.sandbox
+    argv, plan, limits = list(spec.argv), spec.sandbox, spec.limits or NO_LIMITS
     if plan is not None and plan.kind == "bwrap" and found.bwrap is not None:
-        return _Child.spawned(bwrap_argv(found.bwrap, plan, argv), env)  # bwrap does the chdir
+        inside = [*limits.argv(), *argv]  # prlimit in the sandbox: bwrap's own setup is free
+        return _Child.spawned(bwrap_argv(found.bwrap, plan, inside), env)  # bwrap does the chdir
     if plan is not None and plan.kind == "landlock":
         writable = [plan.workspace, plan.scratch, Path("/dev")]
         fd = landlock.ruleset(writable, network="network" in plan.widenings)
         try:
-            return _Child.popen(argv, env, spec.cwd, landlock.Enforcer(fd))
+            enforcer = landlock.Enforcer(fd, limits.pairs())
+            return _Child.popen(argv, env, spec.cwd, enforcer)
         finally:
             os.close(fd)  # the child has put itself under it before exec
-    return _Child.popen(argv, env, spec.cwd, None)
+    child = _Child.popen(argv, env, spec.cwd, None)
+    limits.apply(child.pid)  # the shell is only starting: its commands inherit them
+    return child
 
 
 class _Child:

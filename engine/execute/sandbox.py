@@ -19,8 +19,10 @@ cannot do is listed by ``protections`` (see ``engine.execute.landlock``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -67,26 +69,24 @@ class Support:
     bwrap: str | None  # the bwrap binary when a trial sandbox ran
     bwrap_problem: str  # why not, when it did not
     landlock_abi: int  # 0 without Landlock
-    prlimit: str | None  # util-linux prlimit, for per-step resource limits
 
 
 @functools.cache
 def support() -> Support:
     from engine.execute.landlock import abi_version
 
-    prlimit = shutil.which("prlimit")
     found = shutil.which("bwrap")
     if found is None:
-        return Support(None, "bwrap is not installed", abi_version(), prlimit)
+        return Support(None, "bwrap is not installed", abi_version())
     trial = [found, *_base_args(Path("/"), None), "--", "/bin/true"]
     try:
         done = subprocess.run(trial, capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return Support(None, f"bwrap could not run: {exc}", abi_version(), prlimit)
+        return Support(None, f"bwrap could not run: {exc}", abi_version())
     if done.returncode != 0:
         problem = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"
-        return Support(None, f"bwrap cannot make a sandbox here: {problem}", abi_version(), prlimit)
-    return Support(found, "", abi_version(), prlimit)
+        return Support(None, f"bwrap cannot make a sandbox here: {problem}", abi_version())
+    return Support(found, "", abi_version())
 
 
 def in_effect(mode: SandboxMode, found: Support | None = None) -> SandboxKind:
@@ -143,7 +143,7 @@ def protections(kind: SandboxKind, found: Support | None = None) -> list[Protect
         Protection("no capabilities", bwrap or landlock),
         Protection(
             "per-step limits on CPU, memory and processes",
-            found.prlimit is not None,
+            True,
             "root is exempt from the process limit" if os.getuid() == 0 else "",
         ),
     ]
@@ -239,20 +239,34 @@ def remove_scratch(scratch: Path) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Per-step resource limits (0: none), applied with prlimit."""
+    """Per-step resource limits (0: none), in force before the step's command runs, so every
+    process of the step inherits them: under bwrap by ``prlimit`` (util-linux) inside the
+    sandbox, under Landlock as the child starts, unsandboxed on the shell right after its exec
+    (``prlimit(2)``, long before it has read its command)."""
 
     cpu_seconds: int = 3600
     memory_bytes: int = 8 << 30
     processes: int = 4096
 
-    def argv(self, prlimit: str | None) -> list[str]:
-        if prlimit is None:
+    def pairs(self) -> list[tuple[int, int]]:
+        limits = (
+            (resource.RLIMIT_CPU, self.cpu_seconds),
+            (resource.RLIMIT_AS, self.memory_bytes),
+            (resource.RLIMIT_NPROC, self.processes),
+        )
+        return [(which, value) for which, value in limits if value]
+
+    def apply(self, pid: int) -> None:
+        for which, value in self.pairs():
+            with contextlib.suppress(ProcessLookupError):  # it has already ended
+                resource.prlimit(pid, which, (value, value))
+
+    def argv(self) -> list[str]:
+        """The ``prlimit`` command that sets them (empty when there is none to set)."""
+        flags = {resource.RLIMIT_CPU: "--cpu", resource.RLIMIT_AS: "--as",
+                 resource.RLIMIT_NPROC: "--nproc"}  # fmt: skip
+        found = shutil.which("prlimit")
+        pairs = self.pairs()
+        if found is None or not pairs:
             return []
-        args = [prlimit]
-        if self.cpu_seconds:
-            args.append(f"--cpu={self.cpu_seconds}")
-        if self.memory_bytes:
-            args.append(f"--as={self.memory_bytes}")
-        if self.processes:
-            args.append(f"--nproc={self.processes}")
-        return [*args, "--"] if len(args) > 1 else []
+        return [found, *(f"{flags[which]}={value}" for which, value in pairs), "--"]

@@ -184,10 +184,9 @@ class StepExecution:
         def send(stream: Stream, text: str) -> None:
             ctx.emit(OutputDelta(ctx.run_id, result.id, stream, text))
 
-        self._live = live = LiveOutput(send, ctx.redact)
+        self._live = live = LiveOutput(send)
         self.started = True
         outcome = await ctx.runner.run(spec, live.feed)
-        live.flush()
         self._live = None  # what it captured is only needed if the step is cancelled
         result.exit_code = outcome.exit_code
         result.stdout = ctx.redact(outcome.stdout)
@@ -210,7 +209,6 @@ class StepExecution:
     def _keep_partial_output(self) -> None:
         """A cancelled process still keeps what it printed before it was stopped."""
         if self._live is not None and not self.finished:
-            self._live.flush()
             self.result.stdout = self._live.captured("stdout")
             self.result.stderr = self._live.captured("stderr")
 

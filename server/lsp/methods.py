@@ -37,6 +37,7 @@ from engine.models import (
     ShowOutputParams,
     TraceParams,
 )
+from engine.run import OFF_LOOP_STEPS
 from engine.workspace import check_workspace, resolve_workspace
 from server.core.approvals import Approvals
 from server.core.output import Backpressure
@@ -121,11 +122,26 @@ class AgentMethods:
 
     # -- runs ----------------------------------------------------------------------------------
     async def run_goal(self, params: Any) -> dict[str, Any]:
-        return await self._run(validate(RunGoalParams, params))
+        return await self._run(await self._run_params(params))
 
     async def plan(self, params: Any) -> dict[str, Any]:
-        request = validate(RunGoalParams, params)
+        request = await self._run_params(params)
         return await self._run(request.model_copy(update={"dry_run": True}))
+
+    async def _run_params(self, params: Any) -> RunGoalParams:
+        """Validated run params; a plan past ``agent.maxSteps`` is refused before it is even
+        validated, and a large one is validated off the event loop (other requests go on)."""
+        steps = params.get("steps") if isinstance(params, dict) else None
+        count = len(steps) if isinstance(steps, list) else 0
+        limit = self.engine.config.max_steps
+        if count > limit:
+            raise JsonRpcInvalidParams(
+                f"steps: {count} steps are more than the {limit} a plan may have "
+                "(the setting agent.maxSteps)"
+            )
+        if count > OFF_LOOP_STEPS:
+            return await asyncio.to_thread(validate, RunGoalParams, params)
+        return validate(RunGoalParams, params)
 
     async def cancel(self, params: Any) -> dict[str, Any]:
         request = validate(CancelParams, params)

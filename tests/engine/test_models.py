@@ -106,8 +106,7 @@ def test_config_refuses_a_sandbox_this_machine_cannot_provide(
     from engine.config import EngineConfig
     from engine.execute import sandbox
 
-    bare = sandbox.Support(bwrap=None, bwrap_problem="bwrap is not installed", landlock_abi=0,
-                           prlimit=None)  # fmt: skip
+    bare = sandbox.Support(bwrap=None, bwrap_problem="bwrap is not installed", landlock_abi=0)
     monkeypatch.setattr(sandbox, "support", lambda: bare)
     for mode in ("bwrap", "landlock"):
         with pytest.raises(ValidationError, match=f"'{mode}' cannot be used here"):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 
-from tests.procs import living
+from tests.procs import living, run_processes
 from tests.server.agent_client import (
     CLIENTS,
     AgentClient,
@@ -19,6 +19,7 @@ from tests.server.agent_client import (
     config,
     initialize,
     start_sleeper,
+    wait_until,
 )
 
 FORMS = ["request", "command"]
@@ -71,3 +72,14 @@ async def test_sigterm_mid_run(client: AgentClient, tmp_path: Path) -> None:
     process(client).send_signal(signal.SIGTERM)
     await asyncio.wait_for(process(client).wait(), 15)
     await assert_cleaned_up(tmp_path, run_id, pids)
+
+
+async def test_sigkill_of_the_server_takes_its_steps_along(
+    client: AgentClient, tmp_path: Path
+) -> None:
+    """No cleanup can run in a killed server: the sandbox's namespace dies with it
+    (bubblewrap's --die-with-parent)."""
+    _, _, run_id, pids = await start_sleeper(client, "request", tmp_path)
+    process(client).send_signal(signal.SIGKILL)
+    await asyncio.wait_for(process(client).wait(), 10)
+    await wait_until(lambda: not living(pids) and not run_processes(run_id), timeout=10)

@@ -103,6 +103,44 @@ async def test_list_goals(client: AgentClient, form: str, tmp_path: Path) -> Non
     assert "swe.analyze" in ids
 
 
+async def test_list_goals_lists_a_broken_goals_file_beside_the_built_in_goals(
+    client: AgentClient, tmp_path: Path
+) -> None:
+    (tmp_path / ".agent").mkdir()
+    (tmp_path / ".agent" / "goals.toml").write_text('[goals.check]\nsteps = [{ rn = "x" }]\n')
+    result = await call(client, "agent/listGoals", {"workspace": str(tmp_path)})
+    assert "demo.test" in {g["id"] for g in result["goals"]}
+    [problem] = result["problems"]
+    assert problem["path"] == str(tmp_path / ".agent" / "goals.toml")
+    assert "unknown key 'rn'" in problem["message"]
+
+
+async def test_show_output_opens_the_spilled_stream_or_names_a_missing_step(
+    client: AgentClient, tmp_path: Path
+) -> None:
+    # 300 000 bytes: past the 256 KiB capture cap, so the stream is spilled
+    loud = step("head -c 300000 /dev/zero | tr '\\0' y; echo; echo tail-marker", id="loud")
+    run = await call(client, "agent/runGoal", {"workspace": str(tmp_path), "steps": [loud]})
+    assert run["results"][0]["truncated"] is True
+    shown = await call(
+        client,
+        "agent/showOutput",
+        {"runId": run["runId"], "stepId": "loud", "workspace": str(tmp_path)},
+    )
+    output = Path(shown["uri"].removeprefix("file://"))
+    assert output.parent == tmp_path / ".agent" / "runs" / run["runId"]
+    text = output.read_text()  # noqa: ASYNC240 - a small local file
+    assert text.endswith("tail-marker\n")  # the whole stream, past the cap
+    with pytest.raises(JsonRpcException) as caught:
+        await call(
+            client,
+            "agent/showOutput",
+            {"runId": run["runId"], "stepId": "nope", "workspace": str(tmp_path)},
+        )
+    assert caught.value.code == -32602
+    assert "has no finished step 'nope'" in str(caught.value)
+
+
 @pytest.mark.parametrize("form", FORMS)
 async def test_trace(client: AgentClient, form: str, tmp_path: Path) -> None:
     run = await invoke(

@@ -52,3 +52,14 @@ async def test_a_folder_the_user_did_not_open_is_refused(
         with pytest.raises(JsonRpcInvalidParams, match="not inside the session's workspace"):
             await call(client, "agent/runGoal", params)
     assert not os.listdir(elsewhere)  # not even a trace
+
+
+async def test_a_dry_run_writes_nothing_but_its_trace(client: AgentClient, tmp_path: Path) -> None:
+    steps = [step("touch made"), {"kind": "writeFile", "path": "out/x.txt", "content": "x"}]
+    result = await call(client, "agent/plan", {"workspace": str(tmp_path), "steps": steps})
+    assert result["status"] == "planned"
+    assert files_in(tmp_path) == [".agent/runs/.gitignore", result["trace"]]
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())

@@ -413,3 +413,20 @@ async def test_bad_serve_options_exit_2() -> None:
     assert proc.stderr is not None
     assert await asyncio.wait_for(proc.wait(), 30) == 2
     assert b"HOST:PORT" in await proc.stderr.read()
+
+
+async def test_deeply_nested_params_are_answered() -> None:
+    proc = await spawn()
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(request(1, "initialize", {"processId": None, "capabilities": {}}))
+    nested = b'{"jsonrpc":"2.0","id":2,"method":"agent/runGoal","params":' + b"[" * 5000
+    proc.stdin.write(frame(nested + b"]" * 5000 + b"}"))
+    proc.stdin.write(request(3, "agent/health", {}))
+    await proc.stdin.drain()
+    messages = await asyncio.wait_for(read_frames(proc.stdout, until_id=3), 30)
+    answers = {m["id"]: m for m in messages if "method" not in m}
+    assert answers[2]["error"]["code"] == -32700  # was no answer at all
+    assert "nested too deeply" in answers[2]["error"]["message"]
+    assert "version" in answers[3]["result"]
+    proc.stdin.close()
+    await asyncio.wait_for(proc.wait(), 10)
