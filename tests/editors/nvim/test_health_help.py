@@ -8,11 +8,18 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from engine.execute.sandbox import in_effect
 from tests.editors.nvim.editor import NVIMS, PLUGIN, ROOT, Editor, editor, xdg_env
 from tests.editors.requirements import require
 
 DOC = PLUGIN / "doc" / "agentd.txt"
 README = PLUGIN / "README.md"
+
+
+def sandbox_line() -> str:
+    """What the health check must say of the default sandbox (auto) on this machine."""
+    kind = in_effect("auto")
+    return "auto requested, none in effect" if kind == "off" else f"{kind} (auto)"
 
 
 def test_checkhealth_reports_the_server_without_error(nvim: Editor) -> None:
@@ -23,7 +30,7 @@ def test_checkhealth_reports_the_server_without_error(nvim: Editor) -> None:
         "agentd 0.1.0 (Python 3.",
         "server command: ",
         "planner: stub",
-        "sandbox: off",
+        f"sandbox: {sandbox_line()}",
         "approvals: agent/requestPermission",
         "goals: ",
     ):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.editors.nvim.editor import Editor, alive, wait_gone, write_goals
+from tests.editors.nvim.editor import Editor, write_goals
+from tests.procs import alive, living, run_processes
 
 
 def test_a_run_streams_into_its_buffer_and_ends_with_its_result(
@@ -110,26 +111,23 @@ def test_failures_land_in_the_quickfix_list(nvim: Editor, workspace: Path) -> No
 
 
 def test_cancel_stops_the_run_and_its_processes(nvim: Editor, workspace: Path) -> None:
-    write_goals(workspace, {"slow": [{"id": "sleep", "run": "echo $$ > step.pid; exec sleep 60"}]})
+    write_goals(workspace, {"slow": [{"id": "sleep", "run": "touch started; exec sleep 60"}]})
     nvim.command("AgentRun slow")
-    pid_file = workspace / "step.pid"
-    nvim.wait(
-        f"vim.fn.filereadable('{pid_file}') == 1 and #vim.fn.readfile('{pid_file}') == 1",
-        "the step started",
-    )
-    pid = int(pid_file.read_text())
-    assert alive(pid)
-    assert nvim.lua("return vim.fn.getcompletion('AgentCancel ', 'cmdline')") == [
-        nvim.lua("return require('agentd.runs').get().id")
-    ]
+    nvim.wait(f"vim.fn.filereadable('{workspace / 'started'}') == 1", "the step started")
+    run_id = nvim.lua("return require('agentd.runs').get().id")
+    # Seen from the host (a sandboxed step's $$ is a pid in its own namespace).
+    pids = run_processes(run_id)
+    assert pids, f"no process of run {run_id} found"
+    assert nvim.lua("return vim.fn.getcompletion('AgentCancel ', 'cmdline')") == [run_id]
     nvim.command("AgentCancel nothing")  # a wrong id cancels nothing
     assert "agentd: no run to cancel named nothing" in nvim.messages()
-    assert alive(pid) and nvim.lua("return #require('agentd.runs').active()") == 1
+    assert living(pids) and nvim.lua("return #require('agentd.runs').active()") == 1
     nvim.command("AgentCancel")
     result = nvim.wait_finished()
     assert result["status"] == "cancelled"
     assert result["results"][0]["status"] == "cancelled"
-    assert wait_gone(pid), f"step process {pid} survived the cancel"
+    assert not alive(pids, settle_s=20.0), f"processes of run {run_id} survived the cancel"
+    assert not run_processes(run_id)
     assert "agentd slow: cancelled" in nvim.messages()
     nvim.command("AgentCancel")  # nothing left to cancel: said, not an error
     assert "agentd: no run to cancel" in nvim.messages()

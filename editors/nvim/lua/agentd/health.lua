@@ -7,6 +7,33 @@ local M = {}
 
 local TIMEOUT_MS = 10000
 
+--- The sandbox in effect: `auto` picks the strongest one this machine has, so a different name
+--- in effect is only a problem when none is (steps then run with the user's own rights).
+local function check_sandbox(health, h)
+  local requested = h.sandboxRequested or h.sandbox
+  if h.sandbox == 'off' and requested ~= 'off' then
+    health.warn(
+      string.format('sandbox: %s requested, none in effect: steps run with your rights', requested),
+      'Install bubblewrap (apt install bubblewrap) or use a kernel with Landlock; see README "Safety"'
+    )
+  elseif h.sandbox == 'off' then
+    health.info('sandbox: off (the setting agent.sandbox): steps run with your rights')
+  elseif requested == h.sandbox or requested == 'auto' then
+    health.ok('sandbox: ' .. h.sandbox .. (requested == 'auto' and ' (auto)' or ''))
+  else
+    health.warn(
+      string.format('sandbox: %s requested, %s in effect', requested, h.sandbox),
+      'This agentd cannot provide that sandbox here; see README "Safety"'
+    )
+  end
+  for _, protection in ipairs(h.sandboxProtections or {}) do
+    if not protection.active then
+      local note = protection.note and protection.note ~= vim.NIL and (' (' .. protection.note .. ')') or ''
+      health.info('not protected: ' .. protection.name .. note)
+    end
+  end
+end
+
 local function check_server(health, h)
   health.ok(string.format('agentd %s (Python %s, %s)', h.version, h.python, h.platform))
   if h.planner == 'stub' then
@@ -19,14 +46,7 @@ local function check_server(health, h)
       'Export OPENAI_API_KEY in the environment Neovim starts from (it is never a setting)'
     )
   end
-  if h.sandbox == h.sandboxRequested then
-    health.ok('sandbox: ' .. h.sandbox)
-  else
-    health.warn(
-      string.format('sandbox: %s requested, %s in effect', h.sandboxRequested, h.sandbox),
-      'This agentd cannot provide that sandbox here; see README "Safety"'
-    )
-  end
+  check_sandbox(health, h)
   if h.approvals == 'requestPermission' then
     health.ok('approvals: agent/requestPermission, answered with vim.ui.select')
   else
