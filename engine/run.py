@@ -2,7 +2,8 @@
 
 It tells its listener what happens (engine.events) and records everything in the run's trace. A
 run whose trace cannot be written stops (its running steps are stopped) and ends ``failed`` with
-the reason as its error: nothing reports ``succeeded`` over a broken trace.
+the reason as its error: nothing reports ``succeeded`` over a broken trace. Before a run that may
+change files executes, a checkpoint stores what it may change, so it can be reverted.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from engine import __version__, verify
 from engine.aio import to_the_end
 from engine.errors import AgentError, InvalidPlan, describe_validation_error
 from engine.events import Ask, Event, Listener, PlanReady, RunFinished, RunStarted
+from engine.execute.checkpoint import Checkpoint, CheckpointError
 from engine.execute.reaper import RUN_VAR, reap_run
 from engine.execute.scheduler import run_dag
 from engine.execute.steps import StepContext, StepExecution, deliverable_path
-from engine.gate.base import Verdict
+from engine.gate.base import GateContext, Verdict, sandbox_kind
+from engine.gate.policy import load_policy
 from engine.handle import RunHandle
 from engine.models import (
     Plan,
@@ -101,7 +104,14 @@ class Pipeline:
                 plan = await self._plan()
                 self._gate(plan)
                 if not self.params.dry_run:
-                    await self._execute(plan)
+                    checkpoint = await self._checkpoint()
+                    try:
+                        if _cancelled_meanwhile():  # while the checkpoint was being taken
+                            raise asyncio.CancelledError
+                        await self._execute(plan)
+                    finally:  # also on cancel: a cancelled run can be reverted too
+                        if checkpoint is not None:
+                            await self._seal(checkpoint)
             except asyncio.CancelledError:
                 if not handle.cancel_requested:
                     raise  # not ours: someone cancelled the task without cancel(); honour it
@@ -140,13 +150,19 @@ class Pipeline:
         )
         ctx = self._step_context()
         status: StepStatus = "planned" if self.params.dry_run else "pending"
-        verdicts: dict[tuple[str, str], Verdict] = {}  # one analysis per distinct command
         workspace = self.handle.workspace
+        # One context for the whole run, so a verdict depends only on the step's command (or
+        # written path): one analysis per distinct step line.
+        context = GateContext(
+            sandbox=sandbox_kind(self.config.sandbox_in_effect),
+            mode=self.params.mode,
+            policy=load_policy(workspace),
+        )
+        verdicts: dict[str, Verdict] = {}
         for step in plan.steps:
-            key = (step.kind, step.cmd if isinstance(step, RunCliStep) else step.path)
-            verdict = verdicts.get(key)
+            verdict = verdicts.get(step.line)
             if verdict is None:
-                verdict = verdicts[key] = self.engine.gate.assess(step, workspace)
+                verdict = verdicts[step.line] = self.engine.gate.assess(step, workspace, context)
             result = StepResult.model_construct(
                 id=step_id(step),
                 kind=step.kind,
@@ -155,6 +171,8 @@ class Pipeline:
                 after=list(step.after),
                 risk=verdict.risk,
                 decision=verdict.decision,
+                relied_on=list(verdict.relied_on),
+                widenings=sorted(verdict.widenings),
                 approved_by=None,
                 status=status,
                 exit_code=None,
@@ -163,13 +181,19 @@ class Pipeline:
                 truncated=False,
                 duration_ms=0,
             )
+            extras: dict[str, Any] = {}
+            if result.relied_on:
+                extras["reliedOn"] = result.relied_on
+            if result.widenings:
+                extras["widenings"] = result.widenings
             self.trace.write(
                 "gate.decided",
                 stepId=result.id,
                 risk=verdict.risk.wire(),
                 decision=verdict.decision,
+                **extras,
             )
-            self.steps.append(StepExecution(ctx, step, result))
+            self.steps.append(StepExecution(ctx, step, result, verdict))
         self.emit(PlanReady(self.handle.run_id, self.planner_name, self._results(copy=True)))
 
     def _traced_step(self, step: RunCliStep | WriteFileStep) -> dict[str, Any]:
@@ -205,6 +229,44 @@ class Pipeline:
             emit=self.emit,
             redact=self.redactor.redact,
         )
+
+    async def _checkpoint(self) -> Checkpoint | None:
+        """Store what the run may change (the written paths when it only writes files, else the
+        whole workspace) before it changes anything; None when every step only reads, or when
+        the checkpoint failed (traced). A trusted run relies on revert: it refuses to start."""
+        if not any(s.verdict is None or s.verdict.changes for s in self.steps):
+            return None
+        writes = [s.step.path for s in self.steps if isinstance(s.step, WriteFileStep)]
+        scope = [deliverable_path(p) for p in writes] if len(writes) == len(self.steps) else None
+        take = asyncio.to_thread(Checkpoint.take, self.handle.workspace, self.handle.run_id, scope)
+        try:
+            # to the end even if cancelled meanwhile: the run then seals it and stops
+            point = await to_the_end(take)
+        except Exception as exc:
+            self._checkpoint_failed("take", exc)
+            if self.params.mode == "trusted":
+                raise CheckpointError(
+                    "mode: a trusted run relies on revert, and its checkpoint could not be "
+                    f"taken ({exc}); nothing ran"
+                ) from None
+            return None
+        self.trace.write("checkpoint.taken", scope=scope, skipped=list(point.skipped))
+        return point
+
+    async def _seal(self, point: Checkpoint) -> None:
+        try:
+            sealed = await to_the_end(asyncio.to_thread(point.seal))
+        except Exception as exc:
+            self._checkpoint_failed("seal", exc)
+            return
+        self.trace.write("checkpoint.sealed", skipped=list(sealed.skipped))
+
+    def _checkpoint_failed(self, stage: str, exc: Exception) -> None:
+        if isinstance(exc, CheckpointError):
+            log.warning("run %s: checkpoint %s failed: %s", self.handle.run_id, stage, exc)
+        else:
+            log.exception("run %s: checkpoint %s failed unexpectedly", self.handle.run_id, stage)
+        self.trace.write("checkpoint.failed", stage=stage, error=str(exc) or repr(exc))
 
     async def _execute(self, plan: Plan) -> None:
         by_id = {s.result.id: s for s in self.steps}
@@ -274,3 +336,10 @@ class Pipeline:
 
     def _results(self, *, copy: bool = False) -> list[StepResult]:
         return [s.result.model_copy() if copy else s.result for s in self.steps]
+
+
+def _cancelled_meanwhile() -> bool:
+    """The running task was cancelled while it awaited something to the end (which swallows
+    the cancel): the caller raises it again."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

@@ -21,5 +21,7 @@ LiveStepStatus = Literal["pending", "awaitingApproval", "running"]
 StepStatus = FinalStepStatus | LiveStepStatus
 Stream = Literal["stdout", "stderr"]
 PermissionKind = Literal["allow_once", "allow_always", "reject_once", "reject_always"]
+SessionMode = Literal["readOnly", "default", "trusted"]  # how freely a run's gate allows
+Widening = Literal["network", "gitWrite"]  # what a step needs beyond the default sandbox
 
 FINAL_STEP_STATUSES: frozenset[str] = frozenset(get_args(FinalStepStatus))

@@ -30,7 +30,7 @@ from engine.errors import AgentError
 from engine.execute.files import WriteRefused, open_parent
 from engine.paths import split_write_path
 
-__all__ = ["Checkpoint", "CheckpointError", "RevertReport", "revert"]
+__all__ = ["Checkpoint", "CheckpointError", "RevertReport", "has_checkpoint", "revert"]
 
 FOLDER = Path(".agent") / "checkpoints"
 MAX_FILE_BYTES = 64 << 20  # larger files are not stored (reported as skipped if changed)
@@ -304,6 +304,15 @@ class Checkpoint:
         temp = runs / f".{self.run_id}.json.tmp"
         temp.write_text(json.dumps(data, indent=1), encoding="utf-8")
         os.replace(temp, runs / f"{self.run_id}.json")
+
+
+def has_checkpoint(workspace: Path, run_id: str) -> bool:
+    """Whether run ``run_id`` left a checkpoint in ``workspace`` (cheap: no git)."""
+    try:
+        _check_run_id(run_id)
+    except CheckpointError:
+        return False
+    return (Path(os.path.realpath(workspace)) / FOLDER / "runs" / f"{run_id}.json").is_file()
 
 
 def _check_run_id(run_id: str) -> None:

@@ -14,6 +14,7 @@ from engine.events import ApprovalOutcome, ApprovalRequest, Ask, OutputDelta, St
 from engine.execute.files import WriteRefused, write_file_confined
 from engine.execute.output import LiveOutput
 from engine.execute.process import ProcessRunner, ProcessSpec
+from engine.gate.base import Verdict
 from engine.models import ApprovalMode, RunCliStep, StepResult, StepStatus, Stream, WriteFileStep
 
 log = logging.getLogger(__name__)
@@ -48,11 +49,16 @@ class StepExecution:
     """One step of a run: its plan entry, its live result, and the code that drives it."""
 
     def __init__(
-        self, ctx: StepContext, step: RunCliStep | WriteFileStep, result: StepResult
+        self,
+        ctx: StepContext,
+        step: RunCliStep | WriteFileStep,
+        result: StepResult,
+        verdict: Verdict | None = None,
     ) -> None:
         self.ctx = ctx
         self.step = step
         self.result = result
+        self.verdict = verdict  # the gate's, for approvals ("allow always" saves from it)
         self.started = False  # a process was spawned (its stdout belongs in RunResult.stdout)
         self.finished = False
         self.finished_line = -1  # the trace line of its step.finished record
@@ -111,7 +117,7 @@ class StepExecution:
             return False
         self.set_status("awaitingApproval")
         ctx.trace("approval.requested", stepId=result.id, risk=result.risk.wire())
-        request = ApprovalRequest(ctx.run_id, result.model_copy(), result.risk)
+        request = ApprovalRequest(ctx.run_id, result.model_copy(), result.risk, self.verdict)
         try:
             outcome = await asyncio.wait_for(ctx.ask(request), ctx.approval_timeout_s)
         except TimeoutError:
@@ -123,11 +129,14 @@ class StepExecution:
             log.warning("approval for step %s failed: %r", result.id, exc)
             outcome = ApprovalOutcome(False, "error", detail=f"asking failed: {exc}")
         self._resolved(outcome)
-        if outcome.allowed:
-            result.approved_by = "user"
+        if outcome.allowed:  # a rule saved since the plan ("always") counts as the policy's
+            result.approved_by = "policy" if outcome.by == "policy" else "user"
         return outcome.allowed
 
     def _resolved(self, outcome: ApprovalOutcome) -> None:
+        kept = {"saved": list(outcome.saved)} if outcome.saved else {}
+        if outcome.unsaved:
+            kept["unsaved"] = list(outcome.unsaved)
         self.ctx.trace(
             "approval.resolved",
             stepId=self.result.id,
@@ -135,6 +144,7 @@ class StepExecution:
             by=outcome.by,
             optionId=outcome.option_id,
             detail=outcome.detail,
+            **kept,
         )
 
     async def _execute(self) -> bool:
