@@ -27,6 +27,7 @@ _KNOWN: dict[str, tuple[str, Callable[[JsonValue], str]]] = {
     "approvals": ("approvals", lambda how: _APPROVALS.get(str(how), str(how))),
     "maxParallel": ("steps at once", lambda n: f"at most {n}"),
     "activeRuns": ("runs in progress", str),
+    "policyRules": ("policy rules", lambda n: f"{n} in force here (agentd policy list)"),
     "modelConfigured": (
         "language model",
         lambda yes: "configured" if yes else "none (goal ids work; free text needs one)",
@@ -39,6 +40,7 @@ def health_report(
 ) -> tuple[bool, str]:
     """``agent/health`` (and whether the workspace's goals load) in words; healthy or not."""
     problems = [str(p) for p in health.get("problems") or []]
+    problems += [f"policy: {p}" for p in health.get("policyErrors") or []]
     if health.get("ok") is False or health.get("healthy") is False:
         problems.append("the server reports itself unhealthy")
     if goals_problem:
@@ -49,7 +51,7 @@ def health_report(
         if key in _KNOWN:
             label, say = _KNOWN[key]
             lines.append(f"  {label}: {say(value)}")
-        elif key not in ("version", "problems", "ok", "healthy"):
+        elif key not in ("version", "problems", "ok", "healthy", "policyErrors"):
             label = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", key).lower()  # sandboxRequested
             lines.append(f"  {label}: {_words(value)}")
     if goals is not None:

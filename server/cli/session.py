@@ -38,6 +38,7 @@ _COMMAND_FOR_METHOD = {
     wire.TRACE: "`agentd trace`",
     wire.RUN_GOAL: "`agentd run`",
     wire.PLAN: "`agentd run --dry-run`",
+    wire.REVERT: "`agentd revert`",
 }
 
 

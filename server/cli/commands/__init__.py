@@ -4,7 +4,17 @@ the top; what a command needs is imported when it runs (`agentd serve` start-up 
 
 from __future__ import annotations
 
-from server.cli.commands import completion, doctor, goals, run, runs, serve, trace
+from server.cli.commands import (
+    completion,
+    doctor,
+    goals,
+    policy,
+    revert,
+    run,
+    runs,
+    serve,
+    trace,
+)
 
 # In the order `agentd --help` lists them.
-COMMANDS = (run, runs, trace, goals, doctor, serve, completion)
+COMMANDS = (run, runs, trace, revert, goals, policy, doctor, serve, completion)
