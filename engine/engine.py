@@ -33,7 +33,7 @@ from engine.secrets import Redactor
 from engine.trace import RUNS_DIR, TraceWriter, ensure_runs_dir, read_trace, trace_path
 
 if TYPE_CHECKING:
-    from engine.execute.checkpoint import RevertReport
+    from engine.execute.revert import RevertReport
 
 PlannerFactory = Callable[[EngineConfig], Planner]
 
@@ -147,7 +147,8 @@ class Engine:
     async def revert(self, workspace: Path, run_id: str) -> RevertReport:
         """Put back what run ``run_id`` changed in ``workspace`` from its checkpoint, leaving
         (and reporting) what changed again since; raises CheckpointError saying why not."""
-        from engine.execute.checkpoint import CheckpointError, has_checkpoint, revert
+        from engine.execute.checkpoint import CheckpointError, has_checkpoint
+        from engine.execute.revert import revert
 
         handle = self._runs.get(run_id)
         if handle is not None:

@@ -7,6 +7,7 @@ harms nothing, and the ``ran`` file says whether it ran.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,7 @@ async def test_permission_always_is_saved_as_a_rule(
     (record,) = resolved(tmp_path, first["runId"])
     assert (record["by"], record["optionId"]) == ("user", option)
     (saved,) = record["saved"]  # "rule N of <the user's policy.toml>: <the rule>"
-    assert saved.endswith("/policy.toml: " + rule.format(ws=tmp_path.resolve()))
+    assert saved.endswith("/policy.toml: " + rule.format(ws=os.path.realpath(tmp_path)))
     asked = len(acp.permission_requests)
     second = await run_asking(acp, tmp_path)
     assert len(acp.permission_requests) == asked  # the gate follows the rule: nobody is asked
