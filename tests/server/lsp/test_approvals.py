@@ -113,7 +113,8 @@ async def test_permission_always_is_saved_as_a_rule(
     (record,) = resolved(tmp_path, first["runId"])
     assert (record["by"], record["optionId"]) == ("user", option)
     (saved,) = record["saved"]  # "rule N of <the user's policy.toml>: <the rule>"
-    assert saved.endswith("/policy.toml: " + rule.format(ws=os.path.realpath(tmp_path)))
+    real = os.path.realpath(tmp_path)  # noqa: ASYNC240 - the rule names the real path
+    assert saved.endswith("/policy.toml: " + rule.format(ws=real))
     asked = len(acp.permission_requests)
     second = await run_asking(acp, tmp_path)
     assert len(acp.permission_requests) == asked  # the gate follows the rule: nobody is asked
@@ -125,12 +126,12 @@ async def test_permission_always_is_saved_as_a_rule(
 async def test_permission_always_for_inline_code_is_remembered_for_the_session(
     acp: AgentClient, tmp_path: Path
 ) -> None:
-    inline = "python3 -c 'open(\"ran\", \"w\")'"  # no rule can pin inline code down
+    inline = 'python3 -c \'open("ran", "w")\''  # no rule can pin inline code down
     acp.on_permission = answer_with({"outcome": "selected", "optionId": "allow_always"})
     params = {"workspace": str(tmp_path), "steps": [step(inline)]}
     first = await call(acp, "agent/runGoal", params)
     (record,) = resolved(tmp_path, first["runId"])
-    assert "saved" not in record and record["unsaved"] == ["python3 -c open(\"ran\", \"w\")"]
+    assert "saved" not in record and record["unsaved"] == ['python3 -c open("ran", "w")']
     asked = len(acp.permission_requests)
     second = await call(acp, "agent/runGoal", params)
     assert len(acp.permission_requests) == asked
