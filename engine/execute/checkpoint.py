@@ -147,35 +147,39 @@ class Store:
                 f"{len(paths)} files to store, more than a checkpoint takes ({MAX_SCOPE_FILES}); "
                 "a .gitignore for build output and data keeps them out"
             )
-        present, skipped = [], []
+        present, absent, other, skipped = [], [], [], []
         total = 0
         for path in paths:
             try:
                 info = os.lstat(self.workspace / path)
             except OSError:
+                absent.append(path)
                 continue
             if stat.S_ISREG(info.st_mode) and info.st_size > MAX_FILE_BYTES:
                 skipped.append(path)
             elif stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode):
                 present.append(path)
                 total += info.st_size
+            else:  # a folder or a device where a file was: not stored
+                other.append(path)
         if total > MAX_SCOPE_BYTES:
             raise CheckpointError(
                 f"{total >> 20} MiB of files to store, more than a checkpoint takes "
                 f"({MAX_SCOPE_BYTES >> 20} MiB); a .gitignore for build output and data keeps "
                 "them out"
             )
-        wanted = set(present)
-        indexed = self.index_paths()
-        if replace_all:
-            stale = [p for p in indexed if p not in wanted]
-        else:
-            stale = [p for p in paths if p not in wanted and p in set(indexed)]
+        if replace_all:  # the index holds exactly what is present: list what it holds now
+            wanted = set(present)
+            stale = [p for p in self.index_paths() if p not in wanted]
+            changed = present
+        else:  # --remove drops an absent path from the index (a no-op if it was not there)
+            stale = other + skipped
+            changed = present + absent
         # update-index, not add: explicit paths without pathspec matching, and the stat data
         # in the index spares files that did not change from being read again
         if stale:
             self.git("update-index", "--force-remove", "-z", "--stdin", stdin=_nul(stale))
-        if present:
+        if changed:
             self.git(
                 "update-index",
                 "--add",
@@ -183,7 +187,7 @@ class Store:
                 "--replace",
                 "-z",
                 "--stdin",
-                stdin=_nul(present),
+                stdin=_nul(changed),
             )
         tree = self.git("write-tree").decode().strip()
         return tree, skipped
@@ -293,9 +297,9 @@ class Checkpoint:
         )
 
     def _save(self, store: Store) -> None:
-        for name, tree in (("before", self.before), ("after", self.after)):
-            if tree is not None:
-                store.git("update-ref", f"refs/agentd/{self.run_id}/{name}", tree)
+        # refs keep the trees reachable; "before" is written by take, "after" by seal
+        name, tree = ("before", self.before) if self.after is None else ("after", self.after)
+        store.git("update-ref", f"refs/agentd/{self.run_id}/{name}", tree)
         runs = store.folder / "runs"
         runs.mkdir(exist_ok=True)
         data = {
