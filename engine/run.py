@@ -250,7 +250,8 @@ class Pipeline:
                     f"taken ({exc}); nothing ran"
                 ) from None
             return None
-        self.trace.write("checkpoint.taken", scope=scope, skipped=list(point.skipped))
+        stored = None if point.scope is None else list(point.scope)
+        self.trace.write("checkpoint.taken", scope=stored, skipped=list(point.skipped))
         return point
 
     async def _seal(self, point: Checkpoint) -> None:

@@ -126,8 +126,8 @@ class Approvals:
         """Save an "always" answer as rules: (the rules saved, described; the commands left for
         the session memory; why nothing could be saved, or "")."""
         line = request.step.line
-        if request.verdict is None:  # a gate that says nothing about its commands
-            return (), (line,), ""
+        if request.verdict is None or not request.verdict.commands:  # a write, or a gate that
+            return (), (line,), ""  # says nothing about commands: no rule can name it
         from engine.gate.always import save_always
         from engine.gate.policy import PolicyError
 

@@ -73,7 +73,7 @@ async def test_a_run_that_only_writes_files_stores_only_those(workspace: Path) -
     ]
     result = await run(workspace, steps=steps)
     (taken,) = records(workspace, result, "checkpoint.taken")
-    assert taken["scope"] == ["out/a.txt", "edit.txt"]
+    assert taken["scope"] == ["edit.txt", "out/a.txt"]
     (workspace / "keep.txt").write_text("changed by the user, outside the run's scope\n")
     report = await Engine(FAST).revert(workspace, result.run_id)
     assert sorted(report.restored) == ["edit.txt", "out/a.txt"]
