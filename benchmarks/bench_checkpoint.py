@@ -21,7 +21,8 @@ from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.execute.checkpoint import Checkpoint, revert
+from engine.execute.checkpoint import Checkpoint
+from engine.execute.revert import revert
 
 T = TypeVar("T")
 

@@ -17,7 +17,7 @@ import secrets
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engine import __version__
 from engine.config import EngineConfig
@@ -46,14 +46,20 @@ from engine.trace import (
     trace_path,
 )
 
+if TYPE_CHECKING:
+    from engine.execute.revert import RevertReport
+
 # A request's own planner settings, over the configuration (RunGoalParams -> EngineConfig).
 REQUEST_SETTINGS = ("model", "base_url", "max_rounds")
 
 
 class PlannerFactory(Protocol):
-    """Makes the planner of one run (``replay``: the id of the run to replay)."""
+    """Makes the planner of one run (``replay``: the id of the run to replay; ``step_ids``: only
+    those of its steps)."""
 
-    def __call__(self, config: EngineConfig, replay: str | None = None) -> Planner: ...
+    def __call__(
+        self, config: EngineConfig, replay: str | None = None, step_ids: list[str] | None = None
+    ) -> Planner: ...
 
 
 def new_run_id() -> str:
@@ -178,6 +184,44 @@ class Engine:
                 spill = _spill_file(workspace, record)
                 return spill or _write_output_file(trace_path(workspace, run_id), record)
         raise TraceError(f"stepId: run {run_id!r} has no finished step {step_id!r}")
+
+    async def revert(self, workspace: Path, run_id: str) -> RevertReport:
+        """Put back what run ``run_id`` changed in ``workspace`` from its checkpoint, leaving
+        (and reporting) what changed again since; raises CheckpointError saying why not."""
+        from engine.execute.checkpoint import CheckpointError, has_checkpoint
+        from engine.execute.revert import revert
+
+        handle = self._runs.get(run_id)
+        if handle is not None:
+            raise CheckpointError(
+                f"runId: run {run_id!r} has not ended yet; cancel it (agent/cancel) or wait "
+                "for it, then revert it"
+            )
+        if not has_checkpoint(workspace, run_id):
+            raise CheckpointError(f"runId: {self._no_checkpoint(workspace, run_id)}")
+        try:
+            return await asyncio.to_thread(revert, workspace, run_id)
+        except CheckpointError as exc:
+            raise CheckpointError(f"runId: {exc}") from None
+
+    def _no_checkpoint(self, workspace: Path, run_id: str) -> str:
+        """Why run ``run_id`` has no checkpoint to revert, from its trace."""
+        try:
+            records = self.read_trace(workspace, run_id)
+        except AgentError:
+            return f"no run {run_id!r} in {workspace} (no trace, no checkpoint)"
+        types = {str(r.get("type")): r for r in records}
+        if (failed := types.get("checkpoint.failed")) is not None:
+            return f"run {run_id!r} has no checkpoint: it failed ({failed.get('error')})"
+        started = types.get("run.started", {})
+        if (started.get("params") or {}).get("dryRun"):
+            return f"run {run_id!r} was a dry run: it changed nothing, there is nothing to revert"
+        if "checkpoint.taken" not in types:
+            return (
+                f"run {run_id!r} has no checkpoint: none of its steps could change files, "
+                "or it was made by an agentd without checkpoints"
+            )
+        return f"the checkpoint of run {run_id!r} is gone from {workspace / '.agent'}"
 
     async def health(self, *, check_model: bool = False) -> EngineHealth:
         """The engine's health, with what the session knows of the language model; with

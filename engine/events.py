@@ -9,8 +9,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.models import Risk, RunResult, StepResult, Stream
+
+if TYPE_CHECKING:
+    from engine.gate.base import Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,16 +64,21 @@ class ApprovalRequest:
     run_id: str
     step: StepResult
     risk: Risk
+    verdict: Verdict | None = None  # the gate's: which commands asked (what "always" saves)
 
 
 @dataclass(frozen=True, slots=True)
 class ApprovalOutcome:
-    """How an ``ask`` was settled. ``by`` says who settled it: user, session, run, timeout, ..."""
+    """How an ``ask`` was settled. ``by`` says who settled it: user, session, policy, run,
+    timeout, ... An "always" answer says which rules it ``saved`` to the user's policy file and
+    which commands no rule can pin down (``unsaved``: remembered for the session only)."""
 
     allowed: bool
     by: str
     option_id: str | None = None
     detail: str = ""
+    saved: tuple[str, ...] = ()
+    unsaved: tuple[str, ...] = ()
 
 
 Ask = Callable[[ApprovalRequest], Awaitable[ApprovalOutcome]]

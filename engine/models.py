@@ -33,9 +33,11 @@ from engine.vocab import (
     PlannerChoice as PlannerChoice,
     RiskLevel as RiskLevel,
     RunStatus as RunStatus,
+    SessionMode as SessionMode,
     StepKind as StepKind,
     StepStatus as StepStatus,
     Stream as Stream,
+    Widening as Widening,
 )
 
 StepId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -205,6 +207,7 @@ class RunGoalParams(WireModel):
     steps: list[Step] | None = Field(default=None, min_length=1)
     dry_run: bool = False
     approval: ApprovalMode = "prompt"
+    mode: SessionMode = "default"  # extension: how freely the gate allows (docs/gate.md)
     max_parallel: Annotated[int, Field(ge=1, le=256)] | None = None
     step_timeout_ms: TimeoutMs | None = None
     work_done_token: ProgressToken | None = None
@@ -214,6 +217,10 @@ class RunGoalParams(WireModel):
     base_url: BaseUrl | None = None
     max_rounds: Annotated[int, Field(ge=1, le=20)] | None = None
     run_id: RunId | None = None  # the recorded run that planner "replay" re-runs
+    # with "replay": only these steps of the recorded run (any round), as one plan
+    step_ids: list[Annotated[str, Field(min_length=1, max_length=128)]] | None = Field(
+        default=None, min_length=1, max_length=1000
+    )
 
     @model_validator(mode="after")
     def _goal_or_steps(self) -> RunGoalParams:
@@ -222,6 +229,8 @@ class RunGoalParams(WireModel):
             raise ValueError('runId: planner "replay" needs the runId of a recorded run')
         if self.run_id is not None and not replay:
             raise ValueError('runId: only planner "replay" takes a runId')
+        if self.step_ids is not None and not replay:
+            raise ValueError('stepIds: only planner "replay" takes stepIds')
         if self.steps is not None and self.planner is not None:
             raise ValueError("planner: explicit steps are their own plan; give one or the other")
         if self.goal is None and self.steps is None and not replay:
@@ -242,7 +251,8 @@ class StepResult(WireModel):
 
     The engine builds these from values it has already checked (``model_construct``) and ``wire``
     writes the dict by hand: it runs for every status change of every step. The tests hold it to
-    the model's own serialization, so the two cannot drift.
+    the model's own serialization, so the two cannot drift. ``reliedOn`` and ``widenings``
+    (extensions) are left out when empty.
     """
 
     id: str
@@ -252,6 +262,8 @@ class StepResult(WireModel):
     after: list[str] = Field(default_factory=list)
     risk: Risk
     decision: Decision
+    relied_on: list[str] = Field(default_factory=list)  # what let it run beyond its level
+    widenings: list[Widening] = Field(default_factory=list)  # what the sandbox grants it
     approved_by: ApprovedBy | None = None
     status: StepStatus
     exit_code: int | None = None
@@ -264,6 +276,9 @@ class StepResult(WireModel):
     def _drop_other_kind(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
         data.pop("path" if self.kind == "runCli" else "cmd", None)
+        for key in ("reliedOn", "relied_on", "widenings"):
+            if not data.get(key, True):
+                del data[key]
         return data
 
     def wire(self) -> dict[str, Any]:
@@ -275,6 +290,10 @@ class StepResult(WireModel):
         data["after"] = list(self.after)
         data["risk"] = self.risk.wire()
         data["decision"] = self.decision
+        if self.relied_on:
+            data["reliedOn"] = list(self.relied_on)
+        if self.widenings:
+            data["widenings"] = list(self.widenings)
         data["approvedBy"] = self.approved_by
         data["status"] = self.status
         data["exitCode"] = self.exit_code
@@ -411,6 +430,23 @@ class TraceResult(WireModel):
     events: list[dict[str, Any]]
 
 
+class RevertParams(WireModel):
+    """``agent/revert`` (extension): put back what a run changed."""
+
+    run_id: RunId
+    workspace: WorkspaceRef | None = None
+
+
+class RevertResult(WireModel):
+    """What a revert did: paths put back as they were before the run; paths changed again since
+    the run (left as they are); paths it could not store or restore safely."""
+
+    run_id: str
+    restored: list[str]
+    conflicts: list[str]
+    skipped: list[str]
+
+
 class HealthParams(WireModel):
     """``agent/health``: ``{}``, or (extension) ``{"checkModel": true}`` to test the language
     model's endpoint too (a short ``GET /models``; off by default, since health is asked often)."""
@@ -463,6 +499,9 @@ class HealthResult(EngineHealth):
 
     approvals: str  # how this session asks: requestPermission, showMessageRequest or none
     workspace: str | None  # the session's default workspace
+    policy_file: str  # the user's policy file (it may not exist)
+    policy_rules: int  # rules in force in the default workspace (both files)
+    policy_errors: list[str]  # broken policy files: while any is, every step at least asks
 
 
 # -- server -> client notifications and requests (docs/protocol.md "Server to client") ----------

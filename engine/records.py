@@ -20,6 +20,7 @@ from engine.models import (
     StepResult,
     Stream,
     TracedStep,
+    Widening,
     WireModel,
 )
 
@@ -103,6 +104,8 @@ class GateDecidedRecord(_Record):
     step_id: str
     risk: Risk
     decision: Decision
+    relied_on: list[str] | None = None  # what let it run beyond its level (sandbox, rule, mode)
+    widenings: list[Widening] | None = None  # what the sandbox grants it when it runs
 
 
 class ApprovalRequestedRecord(_Record):
@@ -118,6 +121,31 @@ class ApprovalResolvedRecord(_Record):
     by: str  # user, session, dismissed, run, timeout, unavailable, cancelled, error
     option_id: str | None = None
     detail: str = ""
+    saved: list[str] | None = None  # rules an "always" answer saved to the user's policy file
+    unsaved: list[str] | None = None  # commands no rule can pin: remembered for the session
+
+
+class CheckpointTakenRecord(_Record):
+    """Before the first step runs: what the run may change was stored (docs/gate.md)."""
+
+    type: Literal["checkpoint.taken"]
+    scope: list[str] | None  # the paths stored; null: the whole workspace
+    skipped: list[str]  # files too large to store
+
+
+class CheckpointSealedRecord(_Record):
+    """After the run: what it left was stored too, so it can be reverted."""
+
+    type: Literal["checkpoint.sealed"]
+    skipped: list[str]
+
+
+class CheckpointFailedRecord(_Record):
+    """A checkpoint that could not be taken or sealed: the run cannot be reverted."""
+
+    type: Literal["checkpoint.failed"]
+    stage: Literal["take", "seal"]
+    error: str
 
 
 class StepSandbox(WireModel):
@@ -125,7 +153,7 @@ class StepSandbox(WireModel):
     the file itself) and what the gate widened it by."""
 
     kind: Literal["bwrap", "landlock", "off", "writer"]
-    widenings: list[Literal["network", "gitWrite"]]
+    widenings: list[Widening]
 
 
 class StepStartedRecord(_Record):
@@ -165,6 +193,9 @@ TraceRecord = Annotated[
     | GateDecidedRecord
     | ApprovalRequestedRecord
     | ApprovalResolvedRecord
+    | CheckpointTakenRecord
+    | CheckpointSealedRecord
+    | CheckpointFailedRecord
     | StepStartedRecord
     | StepFinishedRecord
     | RunFinishedRecord,

@@ -6,7 +6,8 @@ its listener what happens (engine.events) and records everything in the run's tr
 trace cannot be written stops (its running steps are stopped) and ends ``failed`` with the reason
 as its error: nothing reports ``succeeded`` over a broken trace. A planner that fails after the
 first round ends the run ``failed`` with its message as the error (the earlier rounds' steps are
-in the result).
+in the result). Before the first round that may change files
+executes, a checkpoint stores what the run may change, so it can be reverted.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from engine.aio import to_the_end
 from engine.environment import step_environment
 from engine.errors import AgentError, InvalidPlan, describe_validation_error
 from engine.events import Ask, Event, Listener, PlanReady, RunFinished, RunStarted
+from engine.execute.checkpoint import Checkpoint, CheckpointError
 from engine.execute.reaper import RUN_VAR, reap_run
 from engine.execute.sandbox import Limits, new_scratch, remove_scratch, scratch_env
 from engine.execute.scheduler import run_dag
 from engine.execute.steps import StepContext, StepExecution, deliverable_path
-from engine.gate.base import Verdict
+from engine.gate.base import GateContext, Verdict, sandbox_kind
+from engine.gate.policy import load_policy
 from engine.handle import RunHandle
 from engine.models import (
     Plan,
@@ -103,6 +106,7 @@ class Pipeline:
         )
         self.summary: str | None = None  # the planner's last word
         self.planning_error: str | None = None  # a later round could not be planned
+        self.checkpoint_tried = False  # a checkpoint was taken (or failed): one per run
 
     def emit(self, event: Event) -> None:
         if self.listener is None:
@@ -159,25 +163,36 @@ class Pipeline:
 
     async def _plan_and_run_rounds(self) -> None:
         context = self.context
-        while True:
-            try:
-                plan = await self._plan()
-            except AgentError as exc:
-                if context.round == 1:
-                    raise
-                self.planning_error = str(exc)
-                return
-            self.summary = plan.summary
-            executions = await _off_loop_if_large(len(plan.steps), self._gate, plan)
-            if executions:  # announced from here, on the loop: _gate may run in a thread
-                steps = [e.result.model_copy() for e in executions]
-                self.emit(PlanReady(self.handle.run_id, self.planner_name, steps, context.round))
-            if not self.params.dry_run:
-                await self._execute(executions)
-            if plan.done or self.params.dry_run or context.round >= ROUND_LIMIT:
-                return
-            context.history = [*context.history, [e.result for e in executions]]
-            context.round += 1
+        checkpoint: Checkpoint | None = None
+        try:
+            while True:
+                try:
+                    plan = await self._plan()
+                except AgentError as exc:
+                    if context.round == 1:
+                        raise
+                    self.planning_error = str(exc)
+                    return
+                self.summary = plan.summary
+                executions = await _off_loop_if_large(len(plan.steps), self._gate, plan)
+                if executions:  # announced from here, on the loop: _gate may run in a thread
+                    steps = [e.result.model_copy() for e in executions]
+                    ready = PlanReady(self.handle.run_id, self.planner_name, steps, context.round)
+                    self.emit(ready)
+                last = plan.done or self.params.dry_run or context.round >= ROUND_LIMIT
+                if not self.params.dry_run:
+                    if checkpoint is None and not self.checkpoint_tried:
+                        checkpoint = await self._checkpoint(executions, only_round=last)
+                        if _cancelled_meanwhile():  # while the checkpoint was being taken
+                            raise asyncio.CancelledError
+                    await self._execute(executions)
+                if last:
+                    return
+                context.history = [*context.history, [e.result for e in executions]]
+                context.round += 1
+        finally:  # also on cancel or failure: such a run can be reverted too
+            if checkpoint is not None:
+                await self._seal(checkpoint)
 
     async def _plan(self) -> Plan:
         if self.params.steps is not None:
@@ -189,7 +204,10 @@ class Pipeline:
             except ValidationError as exc:
                 raise InvalidPlan(describe_validation_error(exc)) from None
         if self.planner is None:
-            self.planner = self.engine.planner_factory(self.config, replay=self.params.run_id)
+            params = self.params
+            self.planner = self.engine.planner_factory(
+                self.config, replay=params.run_id, step_ids=params.step_ids
+            )
         plan = await self.planner.plan(self.handle.goal, self.handle.workspace, self.context)
         self.planner_name = plan.planner  # a routing planner says which of its planners planned
         if len(plan.steps) > self.config.max_steps:
@@ -217,14 +235,20 @@ class Pipeline:
         )
         ctx = self._step_context()
         status: StepStatus = "planned" if self.params.dry_run else "pending"
-        verdicts: dict[tuple[str, str], Verdict] = {}  # one analysis per distinct command
         workspace = self.handle.workspace
         executions = []
+        # One context for the whole run, so a verdict depends only on the step's command (or
+        # written path): one analysis per distinct step line.
+        context = GateContext(
+            sandbox=sandbox_kind(self.config.sandbox_in_effect),
+            mode=self.params.mode,
+            policy=load_policy(workspace),
+        )
+        verdicts: dict[str, Verdict] = {}
         for step in plan.steps:
-            key = (step.kind, step.cmd if isinstance(step, RunCliStep) else step.path)
-            verdict = verdicts.get(key)
+            verdict = verdicts.get(step.line)
             if verdict is None:
-                verdict = verdicts[key] = self.engine.gate.assess(step, workspace)
+                verdict = verdicts[step.line] = self.engine.gate.assess(step, workspace, context)
             result = StepResult.model_construct(
                 id=step_id(step),
                 kind=step.kind,
@@ -233,6 +257,8 @@ class Pipeline:
                 after=list(step.after),
                 risk=verdict.risk,
                 decision=verdict.decision,
+                relied_on=list(verdict.relied_on),
+                widenings=sorted(verdict.widenings),
                 approved_by=None,
                 status=status,
                 exit_code=None,
@@ -241,13 +267,19 @@ class Pipeline:
                 truncated=False,
                 duration_ms=0,
             )
+            extras: dict[str, Any] = {}
+            if result.relied_on:
+                extras["reliedOn"] = result.relied_on
+            if result.widenings:
+                extras["widenings"] = result.widenings
             self.trace.write(
                 "gate.decided",
                 stepId=result.id,
                 risk=verdict.risk.wire(),
                 decision=verdict.decision,
+                **extras,
             )
-            executions.append(StepExecution(ctx, step, result, verdict.widenings))
+            executions.append(StepExecution(ctx, step, result, verdict))
         self.steps += executions
         return executions
 
@@ -299,6 +331,51 @@ class Pipeline:
             scratch=self.scratch,
             limits=limits,
         )
+
+    async def _checkpoint(
+        self, executions: list[StepExecution], only_round: bool
+    ) -> Checkpoint | None:
+        """Store what the run may change before the first round that may change anything
+        executes: the written paths when the run is that one round and it only writes files, else
+        the whole workspace (later rounds may run anything). None when every step of the round
+        only reads, or when the checkpoint failed (traced). A trusted run relies on revert: it
+        refuses to start."""
+        if not any(s.verdict is None or s.verdict.changes for s in executions):
+            return None
+        self.checkpoint_tried = True
+        writes = [s.step.path for s in executions if isinstance(s.step, WriteFileStep)]
+        only_writes = only_round and len(writes) == len(executions)
+        scope = [deliverable_path(p) for p in writes] if only_writes else None
+        take = asyncio.to_thread(Checkpoint.take, self.handle.workspace, self.handle.run_id, scope)
+        try:
+            # to the end even if cancelled meanwhile: the run then seals it and stops
+            point = await to_the_end(take)
+        except Exception as exc:
+            self._checkpoint_failed("take", exc)
+            if self.params.mode == "trusted":
+                raise CheckpointError(
+                    "mode: a trusted run relies on revert, and its checkpoint could not be "
+                    f"taken ({exc}); nothing ran"
+                ) from None
+            return None
+        stored = None if point.scope is None else list(point.scope)
+        self.trace.write("checkpoint.taken", scope=stored, skipped=list(point.skipped))
+        return point
+
+    async def _seal(self, point: Checkpoint) -> None:
+        try:
+            sealed = await to_the_end(asyncio.to_thread(point.seal))
+        except Exception as exc:
+            self._checkpoint_failed("seal", exc)
+            return
+        self.trace.write("checkpoint.sealed", skipped=list(sealed.skipped))
+
+    def _checkpoint_failed(self, stage: str, exc: Exception) -> None:
+        if isinstance(exc, CheckpointError):
+            log.warning("run %s: checkpoint %s failed: %s", self.handle.run_id, stage, exc)
+        else:
+            log.exception("run %s: checkpoint %s failed unexpectedly", self.handle.run_id, stage)
+        self.trace.write("checkpoint.failed", stage=stage, error=str(exc) or repr(exc))
 
     async def _execute(self, executions: list[StepExecution]) -> None:
         by_id = {s.result.id: s for s in executions}
@@ -377,3 +454,10 @@ class Pipeline:
 
     def _results(self, *, copy: bool = False) -> list[StepResult]:
         return [s.result.model_copy() if copy else s.result for s in self.steps]
+
+
+def _cancelled_meanwhile() -> bool:
+    """The running task was cancelled while it awaited something to the end (which swallows
+    the cancel): the caller raises it again."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

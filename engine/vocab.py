@@ -24,5 +24,7 @@ PermissionKind = Literal["allow_once", "allow_always", "reject_once", "reject_al
 PlannerSetting = Literal["auto", "stub", "openai"]
 PlannerChoice = Literal["auto", "stub", "openai", "replay"]  # a request may also ask for a replay
 Dialect = Literal["json_schema", "json_object", "text"]  # how a model server is asked for JSON
+SessionMode = Literal["readOnly", "default", "trusted"]  # how freely a run's gate allows
+Widening = Literal["network", "gitWrite"]  # what a step needs beyond the default sandbox
 
 FINAL_STEP_STATUSES: frozenset[str] = frozenset(get_args(FinalStepStatus))

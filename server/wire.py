@@ -11,7 +11,8 @@ LIST_GOALS = "agent/listGoals"
 TRACE = "agent/trace"
 HEALTH = "agent/health"
 SHOW_OUTPUT = "agent/showOutput"
-METHODS = (RUN_GOAL, PLAN, CANCEL, LIST_GOALS, TRACE, HEALTH, SHOW_OUTPUT)
+REVERT = "agent/revert"
+METHODS = (RUN_GOAL, PLAN, CANCEL, LIST_GOALS, TRACE, HEALTH, SHOW_OUTPUT, REVERT)
 
 # -- server -> client notifications and requests -----------------------------------------------
 RUN_STARTED = "agent/runStarted"

@@ -6,7 +6,10 @@ so that modules which copy ``os.environ`` when imported copy these."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+
+import pytest
 
 from engine.layers import ENV_KEYS
 
@@ -15,3 +18,7 @@ os.environ.setdefault("AGENTD_CONFIG_DIR", os.path.join(_USER, "config"))
 os.environ.setdefault("AGENTD_STATE_DIR", os.path.join(_USER, "state"))
 for _name in ENV_KEYS:  # OPENAI_API_KEY, OPENAI_BASE_URL, AGENTD_MODEL ...
     os.environ.pop(_name, None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_USER, ignore_errors=True)

@@ -5,8 +5,9 @@ since.
 The store is a git object store of agentd's own in ``.agent/checkpoints/`` (with its own index,
 so unchanged files are not hashed again), never the user's index, stash or refs. A run's scope
 is either the paths it names (writeFile targets) or the whole workspace: its tracked and
-untracked-but-not-ignored files. ``take`` stores them before the run, ``seal`` after it; ``revert``
-puts back every path the run changed that nobody changed since, and reports the others.
+untracked-but-not-ignored files. ``take`` stores them before the run, ``seal`` after it;
+``engine.execute.revert`` puts back every path the run changed that nobody changed since, and
+reports the others.
 
 Blocking (it runs git): call it from a worker thread in async code.
 """
@@ -14,9 +15,7 @@ Blocking (it runs git): call it from a worker thread in async code.
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -27,13 +26,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import AgentError
-from engine.execute.files import WriteRefused, open_parent
 from engine.paths import split_write_path
 
-__all__ = ["Checkpoint", "CheckpointError", "RevertReport", "revert"]
+__all__ = ["Checkpoint", "CheckpointError", "has_checkpoint"]
 
 FOLDER = Path(".agent") / "checkpoints"
 MAX_FILE_BYTES = 64 << 20  # larger files are not stored (reported as skipped if changed)
+# A checkpoint is meant to be cheap: a scope beyond these (a home folder, a huge tree without
+# .gitignore files) is refused with a clear error rather than copied.
+MAX_SCOPE_FILES = 100_000
+MAX_SCOPE_BYTES = 2 << 30
 NOT_STORED = (".agent/runs/", ".agent/checkpoints/")
 # Content exactly as on disk: no line-ending conversion, filters or keyword expansion.
 _ATTRIBUTES = "* -text -filter -ident -diff !working-tree-encoding\n"
@@ -61,18 +63,7 @@ class CheckpointError(AgentError):
     """A checkpoint that cannot be taken, found or reverted; the message says why."""
 
 
-@dataclass(frozen=True, slots=True)
-class RevertReport:
-    """``restored``: paths put back as they were before the run; ``conflicts``: paths the run
-    changed that changed again since (left as they are); ``skipped``: paths the run changed
-    that could not be stored (too large) or restored safely (a link in the way)."""
-
-    restored: tuple[str, ...] = ()
-    conflicts: tuple[str, ...] = ()
-    skipped: tuple[str, ...] = ()
-
-
-class _Store:
+class Store:
     """agentd's own git object store for one workspace."""
 
     def __init__(self, workspace: Path) -> None:
@@ -151,27 +142,44 @@ class _Store:
     def snapshot(self, paths: Sequence[str], *, replace_all: bool) -> tuple[str, list[str]]:
         """Store ``paths`` (as they are now) into the index and return (tree, skipped): files
         too large to store are left out. ``replace_all``: the index holds exactly them."""
-        present, skipped = [], []
+        if len(paths) > MAX_SCOPE_FILES:
+            raise CheckpointError(
+                f"{len(paths)} files to store, more than a checkpoint takes ({MAX_SCOPE_FILES}); "
+                "a .gitignore for build output and data keeps them out"
+            )
+        present, absent, other, skipped = [], [], [], []
+        total = 0
         for path in paths:
             try:
                 info = os.lstat(self.workspace / path)
             except OSError:
+                absent.append(path)
                 continue
             if stat.S_ISREG(info.st_mode) and info.st_size > MAX_FILE_BYTES:
                 skipped.append(path)
             elif stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode):
                 present.append(path)
-        wanted = set(present)
-        indexed = self.index_paths()
-        if replace_all:
-            stale = [p for p in indexed if p not in wanted]
-        else:
-            stale = [p for p in paths if p not in wanted and p in set(indexed)]
+                total += info.st_size
+            else:  # a folder or a device where a file was: not stored
+                other.append(path)
+        if total > MAX_SCOPE_BYTES:
+            raise CheckpointError(
+                f"{total >> 20} MiB of files to store, more than a checkpoint takes "
+                f"({MAX_SCOPE_BYTES >> 20} MiB); a .gitignore for build output and data keeps "
+                "them out"
+            )
+        if replace_all:  # the index holds exactly what is present: list what it holds now
+            wanted = set(present)
+            stale = [p for p in self.index_paths() if p not in wanted]
+            changed = present
+        else:  # --remove drops an absent path from the index (a no-op if it was not there)
+            stale = other + skipped
+            changed = present + absent
         # update-index, not add: explicit paths without pathspec matching, and the stat data
         # in the index spares files that did not change from being read again
         if stale:
             self.git("update-index", "--force-remove", "-z", "--stdin", stdin=_nul(stale))
-        if present:
+        if changed:
             self.git(
                 "update-index",
                 "--add",
@@ -179,7 +187,7 @@ class _Store:
                 "--replace",
                 "-z",
                 "--stdin",
-                stdin=_nul(present),
+                stdin=_nul(changed),
             )
         tree = self.git("write-tree").decode().strip()
         return tree, skipped
@@ -237,7 +245,7 @@ class Checkpoint:
         """Store what the run ``run_id`` may change: ``paths`` (workspace-relative), or the
         whole workspace when None."""
         _check_run_id(run_id)
-        store = _Store(workspace)
+        store = Store(workspace)
         with store.locked():
             scope = None if paths is None else tuple(sorted({p for p in paths if _storable(p)}))
             names = store.files() if scope is None else list(scope)
@@ -248,7 +256,7 @@ class Checkpoint:
 
     def seal(self) -> Checkpoint:
         """Store what the run left (call when it ends); returns the sealed checkpoint."""
-        store = _Store(self.workspace)
+        store = Store(self.workspace)
         with store.locked():
             names = store.files() if self.scope is None else list(self.scope)
             tree, skipped = store.snapshot(names, replace_all=self.scope is None)
@@ -266,7 +274,7 @@ class Checkpoint:
     @classmethod
     def load(cls, workspace: Path, run_id: str) -> Checkpoint:
         _check_run_id(run_id)
-        store = _Store(workspace)
+        store = Store(workspace)
         path = store.folder / "runs" / f"{run_id}.json"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -288,10 +296,10 @@ class Checkpoint:
             tuple(data.get("skipped", ())),
         )
 
-    def _save(self, store: _Store) -> None:
-        for name, tree in (("before", self.before), ("after", self.after)):
-            if tree is not None:
-                store.git("update-ref", f"refs/agentd/{self.run_id}/{name}", tree)
+    def _save(self, store: Store) -> None:
+        # refs keep the trees reachable; "before" is written by take, "after" by seal
+        name, tree = ("before", self.before) if self.after is None else ("after", self.after)
+        store.git("update-ref", f"refs/agentd/{self.run_id}/{name}", tree)
         runs = store.folder / "runs"
         runs.mkdir(exist_ok=True)
         data = {
@@ -306,122 +314,15 @@ class Checkpoint:
         os.replace(temp, runs / f"{self.run_id}.json")
 
 
+def has_checkpoint(workspace: Path, run_id: str) -> bool:
+    """Whether run ``run_id`` left a checkpoint in ``workspace`` (cheap: no git)."""
+    try:
+        _check_run_id(run_id)
+    except CheckpointError:
+        return False
+    return (Path(os.path.realpath(workspace)) / FOLDER / "runs" / f"{run_id}.json").is_file()
+
+
 def _check_run_id(run_id: str) -> None:
     if not run_id or "/" in run_id or run_id.startswith(".") or len(run_id) > 128:
         raise CheckpointError(f"run id {run_id!r} cannot name a checkpoint")
-
-
-def revert(workspace: Path, run_id: str) -> RevertReport:
-    """Put back every path the run changed, as it was before the run; leave (and report) the
-    paths changed again since the run ended."""
-    point = Checkpoint.load(workspace, run_id)
-    if point.after is None:
-        raise CheckpointError(
-            f"run {run_id!r} never finished its checkpoint (was the server "
-            "stopped mid-run?), so what changed since cannot be told apart"
-        )
-    store = _Store(workspace)
-    with store.locked():
-        before, after = store.tree(point.before), store.tree(point.after)
-        scope = point.scope if point.scope is not None else sorted(before.keys() | after.keys())
-        restored, conflicts, skipped = [], [], []
-        for path in sorted({*scope, *point.skipped}):
-            if path in point.skipped:  # never stored: whether the run changed it is unknown
-                skipped.append(path)
-                continue
-            was, left = before.get(path), after.get(path)
-            if was == left:
-                continue
-            now = _current(store.workspace, path)
-            if now == was:
-                continue  # already as before
-            if now != left:
-                conflicts.append(path)
-                continue
-            try:
-                _restore(store, path, was, {p for p in before})
-            except (WriteRefused, OSError):
-                skipped.append(path)
-                continue
-            restored.append(path)
-    return RevertReport(tuple(restored), tuple(conflicts), tuple(skipped))
-
-
-def _current(workspace: Path, path: str) -> Entry | None:
-    """(mode, git object id) of ``path`` as it is now, None when absent (or not a file)."""
-    full = workspace / path
-    try:
-        info = os.lstat(full)
-    except OSError:
-        return None
-    if stat.S_ISLNK(info.st_mode):
-        return "120000", _blob_id(os.fsencode(os.readlink(full)))
-    if not stat.S_ISREG(info.st_mode):
-        return None
-    mode = "100755" if info.st_mode & stat.S_IXUSR else "100644"
-    return mode, _blob_id(full.read_bytes())
-
-
-def _blob_id(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
-
-
-def _restore(store: _Store, path: str, entry: Entry | None, before_paths: set[str]) -> None:
-    """Make ``path`` what ``entry`` says (absent when None), never through a link."""
-    parts = split_write_path(path)
-    if not parts:
-        raise WriteRefused(path, "not a workspace path")
-    if entry is None:
-        try:
-            dir_fd = open_parent(store.workspace, parts, path, create=False)
-        except FileNotFoundError:
-            return
-        try:
-            os.unlink(parts[-1], dir_fd=dir_fd)
-        finally:
-            os.close(dir_fd)
-        _prune_folders(store.workspace, parts, before_paths)
-        return
-    mode, oid = entry
-    data = store.blob(oid)
-    dir_fd = open_parent(store.workspace, parts, path, create=True)
-    try:
-        name = parts[-1]
-        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
-            os.unlink(name, dir_fd=dir_fd)
-        if mode == "120000":
-            os.symlink(os.fsdecode(data), name, dir_fd=dir_fd)
-            return
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        fd = os.open(name, flags, 0o755 if mode == "100755" else 0o644, dir_fd=dir_fd)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fchmod(fd, 0o755 if mode == "100755" else 0o644)
-        finally:
-            os.close(fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _prune_folders(workspace: Path, parts: tuple[str, ...], before_paths: set[str]) -> None:
-    """Remove folders left empty by deleting a file the run created, unless they held files
-    before the run."""
-    held = {"/".join(p.split("/")[:i]) for p in before_paths for i in range(1, p.count("/") + 1)}
-    for depth in range(len(parts) - 1, 0, -1):
-        folder = parts[:depth]
-        if "/".join(folder) in held:
-            return
-        try:
-            dir_fd = open_parent(workspace, folder, "/".join(folder), create=False)
-        except (WriteRefused, OSError):
-            return
-        try:
-            os.rmdir(folder[-1], dir_fd=dir_fd)
-        except OSError as exc:
-            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT, errno.ENOTDIR):
-                return
-            raise
-        finally:
-            os.close(dir_fd)

@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Literal
 
 from engine.userdirs import config_dir, state_dir
+from engine.vocab import Widening as Widening
 
 SandboxMode = Literal["auto", "bwrap", "landlock", "off"]
 SandboxKind = Literal["bwrap", "landlock", "off"]
-Widening = Literal["network", "gitWrite"]
 
 # The user's secret stores, hidden from every step (home-relative; a documented, configurable list).
 SECRET_STORES = (

@@ -15,6 +15,7 @@ from engine.execute.files import WriteRefused, write_file_confined
 from engine.execute.output import LiveOutput
 from engine.execute.process import ProcessRunner, ProcessSpec
 from engine.execute.sandbox import Limits, Plan, SandboxKind, Widening
+from engine.gate.base import Verdict
 from engine.models import ApprovalMode, RunCliStep, StepResult, StepStatus, Stream, WriteFileStep
 
 log = logging.getLogger(__name__)
@@ -56,12 +57,14 @@ class StepExecution:
         ctx: StepContext,
         step: RunCliStep | WriteFileStep,
         result: StepResult,
-        widenings: frozenset[Widening] = frozenset(),
+        verdict: Verdict | None = None,
     ) -> None:
         self.ctx = ctx
         self.step = step
         self.result = result
-        self.widenings = widenings  # what the gate found it needs beyond the default sandbox
+        self.verdict = verdict  # the gate's, for approvals ("allow always" saves from it)
+        # what the gate found it needs beyond the default sandbox
+        self.widenings: frozenset[Widening] = verdict.widenings if verdict else frozenset()
         self.started = False  # a process was spawned (its stdout belongs in RunResult.stdout)
         self.finished = False
         self.finished_line = -1  # the trace line of its step.finished record
@@ -120,7 +123,7 @@ class StepExecution:
             return False
         self.set_status("awaitingApproval")
         ctx.trace("approval.requested", stepId=result.id, risk=result.risk.wire())
-        request = ApprovalRequest(ctx.run_id, result.model_copy(), result.risk)
+        request = ApprovalRequest(ctx.run_id, result.model_copy(), result.risk, self.verdict)
         try:
             outcome = await asyncio.wait_for(ctx.ask(request), ctx.approval_timeout_s)
         except TimeoutError:
@@ -132,11 +135,14 @@ class StepExecution:
             log.warning("approval for step %s failed: %r", result.id, exc)
             outcome = ApprovalOutcome(False, "error", detail=f"asking failed: {exc}")
         self._resolved(outcome)
-        if outcome.allowed:
-            result.approved_by = "user"
+        if outcome.allowed:  # a rule saved since the plan ("always") counts as the policy's
+            result.approved_by = "policy" if outcome.by == "policy" else "user"
         return outcome.allowed
 
     def _resolved(self, outcome: ApprovalOutcome) -> None:
+        kept = {"saved": list(outcome.saved)} if outcome.saved else {}
+        if outcome.unsaved:
+            kept["unsaved"] = list(outcome.unsaved)
         self.ctx.trace(
             "approval.resolved",
             stepId=self.result.id,
@@ -144,6 +150,7 @@ class StepExecution:
             by=outcome.by,
             optionId=outcome.option_id,
             detail=outcome.detail,
+            **kept,
         )
 
     async def _execute(self) -> bool:

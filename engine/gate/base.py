@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from engine.models import Decision, Risk, RiskLevel, RunCliStep, WriteFileStep
+from engine.vocab import SessionMode as SessionMode, Widening as Widening
 
 if TYPE_CHECKING:
     from engine.gate.policy import Policy
@@ -16,9 +17,12 @@ LEVEL_ORDER: dict[RiskLevel, int] = {"low": 0, "medium": 1, "high": 2, "unknown"
 
 SandboxKind = Literal["bwrap", "landlock"]
 Sandbox = Literal["off", "bwrap", "landlock"]
-SessionMode = Literal["readOnly", "default", "trusted"]
-# What a step needs beyond the default sandbox (workspace writable, no network, .git read-only).
-Widening = Literal["network", "gitWrite"]
+
+
+def sandbox_kind(in_effect: str) -> Sandbox:
+    """The gate's word for the sandbox in effect (``EngineConfig.sandbox_in_effect``); anything
+    it does not know holds nothing, so it counts as ``off``."""
+    return "bwrap" if in_effect == "bwrap" else "landlock" if in_effect == "landlock" else "off"
 
 
 def names(text: str) -> frozenset[str]:
@@ -83,7 +87,9 @@ class Verdict:
     ``relied_on`` says what a decision other than the level's plain default rests on (the
     sandbox, a policy rule, the session mode); ``widenings`` is what the step needs beyond the
     default sandbox, granted when the step runs; ``commands`` are the parsed commands, and
-    ``asking`` the indexes of those that made the step ask (what "allow always" would save).
+    ``asking`` the indexes of those that made the step ask (what "allow always" would save);
+    ``changes`` is False only for a step understood completely as reading (a run of such steps
+    needs no checkpoint).
     """
 
     risk: Risk
@@ -92,6 +98,7 @@ class Verdict:
     widenings: frozenset[Widening] = frozenset()
     commands: tuple[Command, ...] = ()
     asking: tuple[int, ...] = field(default=())
+    changes: bool = True
 
 
 class Gate(Protocol):

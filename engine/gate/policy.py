@@ -8,6 +8,9 @@
 For one command the strictest matching rule wins (deny, then ask, then allow); nothing lowers
 ``critical``. A file that cannot be read or has a mistake is reported with the file, the rule
 and the key, and never loosens anything: while it is broken every step at least asks.
+
+Changing the user's file (``agentd policy``, "always" answers) is ``engine.gate.policy_edit``;
+the rules "always" answers save are ``engine.gate.always``.
 """
 
 from __future__ import annotations
@@ -16,34 +19,19 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, cast
 
-from engine.gate.base import Command, Verdict, names
+from engine.gate.base import Command
 
-__all__ = [
-    "Policy",
-    "PolicyError",
-    "Rule",
-    "allow_always",
-    "list_rules",
-    "load_policy",
-    "remove_rule",
-    "save_rules",
-]
+__all__ = ["Policy", "PolicyError", "Rule", "load_policy"]
 
 Action = Literal["allow", "ask", "deny"]
 ACTIONS: tuple[Action, ...] = ("allow", "ask", "deny")
 STRICTNESS = {"allow": 0, "ask": 1, "deny": 2}
 RULE_KEYS = ("action", "tool", "subcommand", "options", "paths", "workspace", "note")
 WORKSPACE_FILE = Path(".agent") / "policy.toml"
-# Tools whose risk is code the gate cannot read: "allow always" pins the file they run.
-CODE_RUNNERS = names(
-    """sh bash dash zsh ksh mksh ash source . eval python python3 pypy node nodejs perl ruby
-        php lua luajit Rscript julia deno bun java pwsh"""
-)
 
 
 class PolicyError(ValueError):
@@ -164,21 +152,21 @@ def load_policy(workspace: Path, user_file: Path | None = None) -> Policy:
     user_rules: list[Rule] = []
     trusted = False
     try:
-        data = _read(user_file)
-        user_rules = _rules(data, user_file, allow_workspace=True)
-        trusted = root in {os.path.realpath(w) for w in _trusted(data, user_file)}
+        data = read_toml(user_file)
+        user_rules = parse_rules(data, user_file, allow_workspace=True)
+        trusted = root in {os.path.realpath(w) for w in parse_trusted(data, user_file)}
     except PolicyError as exc:
         errors.append(str(exc))
     workspace_file = Path(root) / WORKSPACE_FILE
     ws_rules: list[Rule] = []
     try:
-        ws_data = _read(workspace_file)
+        ws_data = read_toml(workspace_file)
         if "trustedWorkspaces" in ws_data:
             raise PolicyError(
                 f"{workspace_file}: key 'trustedWorkspaces' belongs in the user's "
                 f"policy file ({user_file}), not in a workspace"
             )
-        ws_rules = _rules(ws_data, workspace_file, allow_workspace=False)
+        ws_rules = parse_rules(ws_data, workspace_file, allow_workspace=False)
     except PolicyError as exc:
         errors.append(str(exc))
     ignored = tuple(r for r in ws_rules if r.action == "allow" and not trusted)
@@ -187,7 +175,7 @@ def load_policy(workspace: Path, user_file: Path | None = None) -> Policy:
     return Policy(tuple(rules), trusted, tuple(errors), ignored)
 
 
-def _read(path: Path) -> dict[str, object]:
+def read_toml(path: Path) -> dict[str, object]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -200,14 +188,14 @@ def _read(path: Path) -> dict[str, object]:
         raise PolicyError(f"{path}: not valid TOML ({exc})") from exc
 
 
-def _trusted(data: dict[str, object], path: Path) -> list[str]:
+def parse_trusted(data: dict[str, object], path: Path) -> list[str]:
     value = data.get("trustedWorkspaces", [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise PolicyError(f"{path}: key 'trustedWorkspaces' must be a list of folder paths")
     return cast(list[str], value)
 
 
-def _rules(data: dict[str, object], path: Path, *, allow_workspace: bool) -> list[Rule]:
+def parse_rules(data: dict[str, object], path: Path, *, allow_workspace: bool) -> list[Rule]:
     unknown = set(data) - {"rule", "trustedWorkspaces"}
     if unknown:
         raise PolicyError(
@@ -262,108 +250,3 @@ def _rule(item: object, path: Path, index: int, allow_workspace: bool) -> Rule:
         source=str(path),
         index=index,
     )
-
-
-# --- "allow always", listing and removing -------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AllowAlways:
-    """The rules "allow always" would save for a verdict, and the commands it cannot pin down
-    precisely (those stay remembered for the session only)."""
-
-    rules: tuple[Rule, ...] = ()
-    unsaved: tuple[str, ...] = field(default=())
-
-
-def allow_always(verdict: Verdict, workspace: Path, note: str | None = None) -> AllowAlways:
-    """Precise rules for the commands that made ``verdict`` ask: that tool and subcommand in
-    that workspace (and, for a tool running code from a file, that file)."""
-    root = os.path.realpath(workspace)
-    rules: list[Rule] = []
-    unsaved: list[str] = []
-    for index in verdict.asking:
-        command = verdict.commands[index] if 0 <= index < len(verdict.commands) else None
-        if command is None or not command.tool:
-            unsaved.append(command.text if command else "(a part of the step with no command)")
-            continue
-        paths: tuple[str, ...] = ()
-        if command.tool in CODE_RUNNERS:
-            if not command.paths:
-                unsaved.append(command.text)
-                continue
-            paths = command.paths
-        rule = Rule("allow", command.tool, command.subcommand, (), paths, root, note)
-        if rule not in rules:
-            rules.append(rule)
-    return AllowAlways(tuple(rules), tuple(unsaved))
-
-
-def list_rules(path: Path | None = None) -> list[Rule]:
-    """The rules of a policy file (default: the user's); raises PolicyError when broken."""
-    path = path or _user_file()
-    data = _read(path)
-    _trusted(data, path)
-    return _rules(data, path, allow_workspace=True)
-
-
-def save_rules(rules: Iterable[Rule], path: Path | None = None) -> list[Rule]:
-    """Append rules to a policy file (default: the user's), keeping what it already says;
-    returns them as saved (with their positions). A broken file is not touched."""
-    path = path or _user_file()
-    existing = list_rules(path)
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    added = [r for r in rules if _bare(r) not in {_bare(e) for e in existing}]
-    if not added:
-        return []
-    blocks = "".join("\n" + r.toml() for r in added)
-    _write(path, text + ("" if text.endswith("\n") or not text else "\n") + blocks)
-    saved = list_rules(path)
-    return saved[len(existing) :]
-
-
-def remove_rule(index: int, path: Path | None = None) -> Rule:
-    """Remove the ``index``-th (1-based) rule of a policy file, keeping everything else."""
-    path = path or _user_file()
-    rules = list_rules(path)
-    if not 1 <= index <= len(rules):
-        raise PolicyError(f"{path}: there is no rule {index} (it has {len(rules)})")
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    headers = [i for i, line in enumerate(lines) if re.match(r"\s*\[\[\s*rule\s*\]\]", line)]
-    if len(headers) != len(rules):
-        raise PolicyError(
-            f"{path}: rules are not all written as [[rule]] tables; remove rule {index} by hand"
-        )
-    start = headers[index - 1]
-    end = next(
-        (i for i in range(start + 1, len(lines)) if re.match(r"\s*\[", lines[i])), len(lines)
-    )
-    kept = lines[:start] + lines[end:]
-    _write(path, "".join(kept))
-    after = list_rules(path)
-    expected = [_bare(r) for r in rules[: index - 1] + rules[index:]]
-    if [_bare(r) for r in after] != expected:
-        _write(path, "".join(lines))
-        raise PolicyError(f"{path}: could not remove rule {index} cleanly; the file is unchanged")
-    return rules[index - 1]
-
-
-def _bare(rule: Rule) -> Rule:
-    return Rule(rule.action, rule.tool, rule.subcommand, rule.options, rule.paths, rule.workspace)
-
-
-def _user_file() -> Path:
-    from engine.userdirs import policy_file
-
-    return policy_file()
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_text(text, encoding="utf-8")
-    os.replace(temp, path)
-
-
-def describe_rules(rules: Sequence[Rule]) -> list[str]:
-    return [f"{r.index}. {r.describe()}" + (f"  # {r.note}" if r.note else "") for r in rules]

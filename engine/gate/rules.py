@@ -49,8 +49,15 @@ class RuleGate:
             risk = Risk(level="unknown", reasons=[f"gate error: {exc!r} (unknown)"])
             return Verdict(risk=risk, decision="ask")
         widenings = frozenset(w for f in found.findings for w in f.widen)
+        changes = any(f.changes or f.level != "low" for f in found.findings)
         return Verdict(
-            risk, outcome.decision, outcome.relied_on, widenings, found.commands, outcome.asking
+            risk,
+            outcome.decision,
+            outcome.relied_on,
+            widenings,
+            found.commands,
+            outcome.asking,
+            changes,
         )
 
 

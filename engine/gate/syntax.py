@@ -18,6 +18,11 @@ __all__ = ["MAX_LENGTH", "Source", "TooLarge", "parse"]
 
 MAX_LENGTH = 100_000  # characters; longer command lines are not analysed (unknown)
 MAX_NODES = 50_000  # syntax nodes; the same
+# tree-sitter-bash 0.25 with tree-sitter 0.26 crashes the process (SIGSEGV, or SIGBUS) on some
+# non-ASCII text, e.g. "{" followed by U+E3247, not every time. The shell's syntax is all ASCII
+# (every byte >= 0x80 is a word character to bash), so the parser gets each such byte as "x":
+# the same tree, the same byte offsets; words are read from the original bytes (Source.data).
+_ASCII_SHAPE = bytes(range(128)) + b"x" * 128
 
 
 class TooLarge(ValueError):
@@ -55,7 +60,7 @@ def parse(src: str) -> Source:
     if len(src) > MAX_LENGTH:
         raise TooLarge(f"the command is longer than {MAX_LENGTH} characters")
     data = src.encode("utf-8", "surrogatepass")
-    tree = _parser().parse(data)
+    tree = _parser().parse(data if data.isascii() else data.translate(_ASCII_SHAPE))
     root = tree.root_node
     if root.descendant_count > MAX_NODES:
         raise TooLarge(f"the command has more than {MAX_NODES} syntax nodes")

@@ -28,11 +28,13 @@ class Planners:
     def __init__(self, session: ModelSession | None = None) -> None:
         self.session = session or ModelSession()
 
-    def __call__(self, config: EngineConfig, replay: str | None = None) -> Planner:
+    def __call__(
+        self, config: EngineConfig, replay: str | None = None, step_ids: list[str] | None = None
+    ) -> Planner:
         if replay is not None:
             from engine.plan.replay import ReplayPlanner
 
-            return ReplayPlanner(replay)
+            return ReplayPlanner(replay, step_ids)
         return make_planner(config, self.session)
 
 

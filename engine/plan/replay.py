@@ -47,10 +47,12 @@ def recorded_goal(workspace: Path, run_id: str) -> str:
 
 
 class ReplayPlanner:
-    """Plans round N of a run as round N of the recorded run ``run_id`` (same workspace)."""
+    """Plans round N of a run as round N of the recorded run ``run_id`` (same workspace); with
+    ``step_ids``, only those steps (from any round) as one plan, their ``after`` kept among them."""
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, step_ids: list[str] | None = None) -> None:
         self.run_id = run_id
+        self.step_ids = step_ids
         self._rounds: list[dict[str, Any]] | None = None
 
     @property
@@ -61,6 +63,8 @@ class ReplayPlanner:
         round_ = context.round if context is not None else 1
         if self._rounds is None:
             self._rounds = self._load(workspace)
+            if self.step_ids is not None:
+                self._rounds = [self._picked(self._rounds)]
         if round_ > len(self._rounds):
             return Plan(goal=goal, planner=self.name, steps=[])
         recorded = self._rounds[round_ - 1]
@@ -79,6 +83,19 @@ class ReplayPlanner:
                 "summary": summary if isinstance(summary, str) else None,
             }
         )
+
+    def _picked(self, rounds: list[dict[str, Any]]) -> dict[str, Any]:
+        """One round of the steps asked for, in their recorded order."""
+        wanted = set(self.step_ids or ())
+        steps = [s for r in rounds for s in r.get("steps") or [] if s.get("id") in wanted]
+        missing = sorted(wanted - {s.get("id") for s in steps})
+        if missing:
+            raise ReplayError(f"stepIds: run {self.run_id!r} has no step {missing[0]!r}")
+        return {
+            "steps": [
+                {**s, "after": [a for a in s.get("after") or [] if a in wanted]} for s in steps
+            ]
+        }
 
     def _load(self, workspace: Path) -> list[dict[str, Any]]:
         rounds = [r for r in _records(workspace, self.run_id) if r.get("type") == "plan.created"]

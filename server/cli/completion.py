@@ -15,8 +15,9 @@ from server.cli.parser import Parser
 _DYNAMIC = {
     "run": "agentd goals --ids",
     "trace": "agentd runs --ids --all",
+    "revert": "agentd runs --ids --all",
 }
-_FIXED = {"trace": ["last"]}
+_FIXED = {"trace": ["last"], "revert": ["last"]}
 
 
 @dataclass(slots=True)

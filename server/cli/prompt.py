@@ -39,8 +39,10 @@ _REPLIES: dict[str, Choice] = {
 QUESTION = "Allow? [y] once, [a] always, [N] reject, [?] help"
 HELP = """\
     y  allow once: run this step now; the same command asks again next time
-    a  allow always: run it, and run this exact command without asking again until this
-       agentd command ends (the server remembers it in memory only; nothing is saved)
+    a  allow always: run it, and save a rule to your policy file that allows this tool (and
+       its subcommand, e.g. git push) in this workspace, in later runs too; `agentd policy
+       list` shows the rules and `agentd policy remove N` takes one back. Code no rule can
+       pin down (python3 -c ...) is remembered only until this agentd command ends
     n  reject (Enter does the same): do not run it; steps that wait for it are skipped
     ?  this help.  Ctrl-C cancels the whole run.
 """
@@ -51,7 +53,7 @@ _WANTED: dict[str, list[str]] = {  # a choice -> the option kinds that express i
 }
 _SETTLED: dict[str, str] = {
     "allow": "approved by you (once)",
-    "always": "approved by you (always, for this command)",
+    "always": "approved by you (always)",
     "reject": "rejected by you",
 }
 

@@ -71,9 +71,12 @@ class Renderer:
         """An ``agent/stepUpdated`` step (in flight or final)."""
         step_id = str(step.get("id"))
         self.facts.statuses[step_id] = str(step.get("status"))
-        if step.get("approvedBy") == "user" and step_id not in self.facts.approvals:
+        if step_id not in self.facts.approvals and step.get("decision") == "ask":
             # The server settled it from an earlier "always" without asking this time.
-            self.facts.approvals[step_id] = "approved: you chose always for this command"
+            if step.get("approvedBy") == "user":
+                self.facts.approvals[step_id] = "approved: you chose always for this command"
+            elif step.get("approvedBy") == "policy":
+                self.facts.approvals[step_id] = "approved: a rule you saved (allow always)"
 
     def output(self, delta: dict[str, JsonValue]) -> None:
         """An ``agent/outputDelta``."""

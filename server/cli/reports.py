@@ -49,6 +49,7 @@ _KNOWN: dict[str, tuple[str, Callable[[JsonValue], str]]] = {
         lambda kind: _SANDBOXES.get(str(kind), str(kind)),
     ),
     "sandboxProtections": ("protections", lambda found: _protections(found)),
+    "policyRules": ("policy rules", lambda n: f"{n} in force here (agentd policy list)"),
     "modelConfigured": (
         "language model",
         lambda yes: "configured" if yes else "none (goal ids work; free text needs one)",
@@ -63,6 +64,7 @@ def health_report(
 ) -> tuple[bool, str]:
     """``agent/health`` (and whether the workspace's goals load) in words; healthy or not."""
     problems = [str(p) for p in health.get("problems") or []]
+    problems += [f"policy: {p}" for p in health.get("policyErrors") or []]
     if health.get("ok") is False or health.get("healthy") is False:
         problems.append("the server reports itself unhealthy")
     if goals_problem:
@@ -70,7 +72,7 @@ def health_report(
     lines = [f"agentd {health.get('version', '?')}"]
     report = {"workspace": workspace} | health  # the server's view of the workspace wins
     for key, value in report.items():
-        if key in ("version", "problems", "ok", "healthy"):
+        if key in ("version", "problems", "ok", "healthy", "policyErrors"):
             continue
         if key in _KNOWN:
             label, say = _KNOWN[key]

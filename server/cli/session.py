@@ -38,6 +38,7 @@ _COMMAND_FOR_METHOD = {
     wire.TRACE: "`agentd trace`",
     wire.RUN_GOAL: "`agentd run`",
     wire.PLAN: "`agentd run --dry-run`",
+    wire.REVERT: "`agentd revert`",
 }
 
 
@@ -53,7 +54,7 @@ def settings(args: argparse.Namespace) -> dict[str, JsonValue]:
 def human_error(message: str) -> str:
     """A server's error message for a person: no method name in front, commands for methods."""
     message = re.sub(r"^agent/\w+: ", "", message)
-    message = re.sub(r"^(goal|workspace): ", "", message)  # the message names it anyway
+    message = re.sub(r"^(goal|workspace|runId): ", "", message)  # the message names it anyway
     for method, command in _COMMAND_FOR_METHOD.items():
         message = message.replace(method, command)
     return message.replace("the server log has the details", "--verbose shows the server's log")

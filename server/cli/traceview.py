@@ -30,11 +30,14 @@ def approval_words(record: Mapping[str, Any]) -> str:
     """How an ``approval.resolved`` record settled its step, in words."""
     allowed, by, option = record.get("allowed"), record.get("by"), record.get("optionId")
     if by == "user":
-        if not allowed:
-            return "rejected by you"
-        return "approved by you (" + ("always" if option == "allow_always" else "once") + ")"
+        words = "approved by you (once)" if allowed else "rejected by you"
+        if option == ("allow_always" if allowed else "reject_always"):
+            words = "approved by you (always)" if allowed else "rejected by you (always)"
+        saved = record.get("saved") or []
+        return words + (f"; saved {'; '.join(map(str, saved))}" if saved else "")
     words = {
         "session": "you chose always for this command earlier",
+        "policy": "a rule saved since the plan (an always answer)",
         "run": "the run's approval setting",
         "timeout": f"no answer within the approval time limit ({APPROVAL_TIMEOUT_SETTING})",
         "dismissed": "the prompt was closed without a choice (no terminal to ask?)",

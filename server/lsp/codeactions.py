@@ -1,4 +1,5 @@
-"""Code actions on run diagnostics: re-run the step, re-run the goal, open the step's output.
+"""Code actions on run diagnostics: re-run the step, re-run the goal, open the step's output,
+revert the run (when it left a checkpoint).
 
 Every run diagnostic (on the trace file and on source files) carries ``data: {runId, stepId,
 workspace}``. The actions are plain commands executed through ``workspace/executeCommand``, so an
@@ -16,6 +17,7 @@ from lsprotocol import types
 
 from engine.engine import Engine
 from engine.errors import AgentError
+from engine.execute.checkpoint import has_checkpoint
 from server import wire
 from server.lsp.diagnostics import SOURCE
 
@@ -80,6 +82,9 @@ def _for_step(
             actions.append(_action("Re-run these steps", wire.RUN_GOAL, arguments))
     output = {"workspace": workspace, "runId": run_id, "stepId": step_id}
     actions.append(_action(f"Open output of step {step_id}", wire.SHOW_OUTPUT, output))
+    if has_checkpoint(Path(workspace), run_id):
+        revert = {"workspace": workspace, "runId": run_id}
+        actions.append(_action(f"Revert run {run_id}", wire.REVERT, revert))
     return actions
 
 

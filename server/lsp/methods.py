@@ -33,11 +33,14 @@ from engine.models import (
     HealthParams,
     HealthResult,
     ListGoalsParams,
+    RevertParams,
+    RevertResult,
     RunGoalParams,
     ShowOutputParams,
     TraceParams,
 )
 from engine.run import OFF_LOOP_STEPS
+from engine.userdirs import policy_file
 from engine.workspace import check_workspace, resolve_workspace
 from server.core.approvals import Approvals
 from server.core.output import Backpressure
@@ -112,6 +115,7 @@ class AgentMethods:
             "agent/trace": self.trace,
             "agent/health": self.health,
             "agent/showOutput": self.show_output,
+            "agent/revert": self.revert,
         }
 
     def capabilities(self) -> ClientCapabilities | None:
@@ -232,10 +236,26 @@ class AgentMethods:
             "editor settings" if self.settings.api_key_from_settings else self._key_source
         )
         health = await self.engine.health(check_model=request.check_model)
+        rules, errors = await asyncio.to_thread(_policy_health, default)
         return HealthResult(
             **health.model_dump(),
             approvals=self.approvals.mechanism(),
             workspace=str(default) if default is not None else None,
+            policy_file=str(policy_file()),
+            policy_rules=rules,
+            policy_errors=errors,
+        ).wire()
+
+    async def revert(self, params: Any) -> dict[str, Any]:
+        """Put back what a run changed, from its checkpoint (docs/gate.md)."""
+        request = validate(RevertParams, params)
+        workspace = self._workspace(request.workspace, run=True)  # it changes files
+        report = await self.engine.revert(workspace, request.run_id)
+        return RevertResult(
+            run_id=request.run_id,
+            restored=list(report.restored),
+            conflicts=list(report.conflicts),
+            skipped=list(report.skipped),
         ).wire()
 
     async def show_output(self, params: Any) -> dict[str, Any]:
@@ -244,3 +264,18 @@ class AgentMethods:
         workspace = self._workspace(request.workspace, run=True)  # it writes the output file
         uri = self.engine.step_output(workspace, request.run_id, request.step_id).as_uri()
         return {"uri": uri, "shown": await self._session.show_document(uri)}
+
+
+def _policy_health(workspace: Path | None) -> tuple[int, list[str]]:
+    """(rules in force in ``workspace``, broken policy files): the user's file alone without a
+    workspace. Blocking (reads the files)."""
+    from engine.gate.policy import PolicyError, load_policy
+    from engine.gate.policy_edit import list_rules
+
+    if workspace is not None:
+        policy = load_policy(workspace)
+        return len(policy.rules), list(policy.errors)
+    try:
+        return len(list_rules()), []
+    except PolicyError as exc:
+        return 0, [str(exc)]

@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { ErrorCodes, ResponseError } from 'vscode-languageclient/node';
 import { SERVER_STOPPED, type RunStore } from './runs';
 import type { AgentServer } from './server';
-import type { RunGoalParams, RunResult, Step, TraceRecord, TraceResult } from './wire';
+import type { RunGoalParams, RunResult, TraceRecord, TraceResult } from './wire';
 
 /** An error the server answered, as opposed to the connection failing (vscode-jsonrpc's own codes). */
 function serverAnswered(error: unknown): boolean {
@@ -47,7 +47,7 @@ export class Launcher {
           serverAnswered(error) ? { status: 'failed', error: message } : { status: 'cancelled', error: SERVER_STOPPED },
         );
       }
-      void vscode.window.showErrorMessage(`Agent: ${params.goal ?? 'explicit steps'} could not run: ${message}`);
+      void vscode.window.showErrorMessage(`Agent: ${describe(params)} could not run: ${message}`);
       return undefined;
     } finally {
       progress.dispose();
@@ -79,30 +79,15 @@ export class Launcher {
     return result.events;
   }
 
-  /** The steps exactly as the run planned them (`plan.created`: writeFile contents included). */
-  async plannedSteps(runId: string, workspace: string | undefined): Promise<Step[]> {
-    const plan = (await this.trace(runId, workspace)).find((record) => record.type === 'plan.created');
-    const steps = plan?.steps;
-    if (!Array.isArray(steps)) {
-      throw new Error(`the trace of ${runId} has no plan`);
-    }
-    return steps as Step[];
-  }
-
-  /** Run the plan of a dry run (or any run) as it was planned, gated again by the server. */
+  /** Run the plan of a dry run (or any run) as it was planned, gated again by the server: a
+   * replay of its recorded plan (writeFile contents are kept beside the trace, not in it). */
   async runAsPlanned(runId: string, workspace: string | undefined): Promise<RunResult | undefined> {
-    const steps = await this.plannedSteps(runId, workspace);
-    return this.run({ steps, workspace });
+    return this.run({ planner: 'replay', runId, workspace });
   }
 
   /** Run one step of an earlier run again, on its own (its `after` no longer applies). */
   async rerunStep(runId: string, stepId: string, workspace: string | undefined): Promise<RunResult | undefined> {
-    const step = (await this.plannedSteps(runId, workspace)).find((planned) => planned.id === stepId);
-    if (step === undefined) {
-      void vscode.window.showErrorMessage(`Agent: run ${runId} has no step ${stepId}`);
-      return undefined;
-    }
-    return this.run({ steps: [{ ...step, after: [] }], workspace });
+    return this.run({ planner: 'replay', runId, stepIds: [stepId], workspace });
   }
 
   /** A foreign run's diagnostics arrived: its trace ends with `run.finished`, which says how it went. */
@@ -126,4 +111,12 @@ export class Launcher {
       this.server.log.appendLine(`agentd: reading the trace of ${runId}: ${String(error)}`);
     }
   }
+}
+
+/** What a run was asked to do, in a few words. */
+function describe(params: RunGoalParams): string {
+  if (params.planner === 'replay') {
+    return params.stepIds ? `re-run of ${params.stepIds.join(', ')} from ${params.runId}` : `replay of ${params.runId}`;
+  }
+  return params.goal ?? 'explicit steps';
 }

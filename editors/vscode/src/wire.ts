@@ -61,6 +61,10 @@ export interface RunGoalParams {
   workspace?: string;
   dryRun?: boolean;
   workDoneToken?: string;
+  /** `replay`: run a recorded run's plan again (its `runId`; `stepIds`: only those steps). */
+  planner?: 'replay';
+  runId?: string;
+  stepIds?: string[];
 }
 
 export interface RunResult {

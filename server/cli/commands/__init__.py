@@ -4,7 +4,18 @@ the top; what a command needs is imported when it runs (`agentd serve` start-up 
 
 from __future__ import annotations
 
-from server.cli.commands import completion, config, doctor, goals, run, runs, serve, trace
+from server.cli.commands import (
+    completion,
+    config,
+    doctor,
+    goals,
+    policy,
+    revert,
+    run,
+    runs,
+    serve,
+    trace,
+)
 
 # In the order `agentd --help` lists them.
-COMMANDS = (run, runs, trace, goals, doctor, config, serve, completion)
+COMMANDS = (run, runs, trace, revert, goals, policy, doctor, config, serve, completion)

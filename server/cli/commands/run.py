@@ -42,9 +42,9 @@ examples:
 Exit status: 0 the run succeeded (with --dry-run: planned, and no step would be denied),
 1 it failed (with --dry-run: a step would be denied), 2 bad usage or an error from the server,
 130 cancelled (Ctrl-C cancels the run and its processes; a second Ctrl-C kills the server).
-Steps the gate asks about are put to you on a terminal: y allows once, a always (for this
-command), n or Enter rejects, ? explains. --yes / --no answer every prompt; without a terminal
-nobody can be asked and such steps are rejected.
+Steps the gate asks about are put to you on a terminal: y allows once, a always (saved as a
+rule in your policy file: see agentd policy), n or Enter rejects, ? explains. --yes / --no answer
+every prompt; without a terminal nobody can be asked and such steps are rejected.
 """
 
 
@@ -73,6 +73,12 @@ def add(commands: Subparsers) -> None:
     answer = run.add_mutually_exclusive_group()
     answer.add_argument("--yes", "-y", action="store_true", help="allow every approval prompt")
     answer.add_argument("--no", "-n", action="store_true", help="reject every approval prompt")
+    run.add_argument(
+        "--mode",
+        choices=("readOnly", "default", "trusted"),
+        help="readOnly asks before any change; trusted allows what a revert can undo "
+        "(default: default)",
+    )
     run.add_argument("--max-parallel", type=positive, metavar="N", help="at most N steps at once")
     run.add_argument("--timeout-ms", type=positive, metavar="N", help="time limit of each step")
     run.add_argument(
@@ -136,6 +142,8 @@ def run_params(args: argparse.Namespace, workspace: Path) -> dict[str, JsonValue
         ]
     if args.dry_run:
         params["dryRun"] = True
+    if args.mode:
+        params["mode"] = args.mode
     if args.max_parallel:
         params["maxParallel"] = args.max_parallel
     if args.timeout_ms:
@@ -202,7 +210,24 @@ class GoalRun:
 
             await asyncio.gather(*self.holding)
         self.renderer.finish(result)
+        self._say_saved_rules()
         return exit_code(result)
+
+    def _say_saved_rules(self) -> None:
+        """Which rules "always" answers saved to the user's policy file in this run (its trace
+        has them): an answer that outlives the command should not go unsaid."""
+        from server.cli.history import records
+
+        if not self.renderer.run_id:
+            return
+        try:
+            found = records(Path(self.renderer.trace_path(self.renderer.run_id)))
+        except OSError:
+            return
+        for record in found:
+            if record.get("type") == "approval.resolved":
+                for rule in record.get("saved") or []:
+                    self.renderer.note(f"Saved {rule} (agentd policy list shows your rules)")
 
     def _step_updated(self, params: JsonValue) -> None:
         """A timed-out step's line names its limit: hold the output until the limit is known."""

@@ -140,6 +140,8 @@ def test_revert_is_offered_only_by_a_server_that_has_it(nvim: Editor, workspace:
         )
         return
     nvim.wait(
-        f"vim.fn.execute('messages'):find('reverted run {result['runId']}') ~= nil", "reverted"
+        # plain find: a run id's '-' is a pattern character to Lua
+        f"vim.fn.execute('messages'):find('reverted run {result['runId']}', 1, true) ~= nil",
+        "reverted",
     )
     assert not (workspace / "out" / "hello.txt").exists()

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from engine.execute import checkpoint
-from engine.execute.checkpoint import Checkpoint, CheckpointError, revert
+from engine.execute.checkpoint import Checkpoint, CheckpointError
+from engine.execute.revert import revert
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -7,19 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from engine.gate.always import allow_always
 from engine.gate.base import GateContext
-from engine.gate.policy import (
-    Policy,
-    PolicyError,
-    Rule,
-    allow_always,
-    list_rules,
-    load_policy,
-    remove_rule,
-    save_rules,
-)
+from engine.gate.policy import Policy, PolicyError, Rule, load_policy
+from engine.gate.policy_edit import list_rules, remove_rule, save_rules
 from engine.gate.rules import RuleGate
 from engine.models import RunCliStep
+from engine.userdirs import CONFIG_DIR_VAR
 
 USER_FILE = "user-policy.toml"
 
@@ -201,7 +195,7 @@ def test_the_default_user_file_lives_in_the_config_dir(
     files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, home_tmp: Path
 ) -> None:
     workspace, _ = files
-    monkeypatch.delenv("AGENTD_CONFIG_DIR")  # the platform's place, not the suite's override
+    monkeypatch.delenv(CONFIG_DIR_VAR)  # the suite's own (tests/conftest.py)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home_tmp / "config"))
     saved = save_rules([Rule("allow", "curl", workspace=str(workspace))])
     path = home_tmp / "config" / "agentd" / "policy.toml"

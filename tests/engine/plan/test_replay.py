@@ -72,6 +72,22 @@ async def test_a_replay_of_a_replay_and_of_a_dry_run(fake: FakeOpenAI, tmp_path:
     assert twice.goal == "again" and twice.steps == executed.steps
 
 
+async def test_a_replay_of_some_steps_only(fake: FakeOpenAI, tmp_path: Path) -> None:
+    """What an editor's "re-run step" sends: those steps of any round, as one plan; an `after`
+    on a step left out no longer applies."""
+    original = await recorded(fake, tmp_path)
+    (tmp_path / "out" / "hi.txt").write_text("changed\n")
+    again = await replay(tmp_path, original.run_id, stepIds=["s2", "r2.c"])
+    assert [(r.id, r.after) for r in again.results] == [("s2", []), ("r2.c", [])]
+    assert again.stdout == "changed\n\n8\n" and again.status == "succeeded"
+    assert (tmp_path / "out" / "hi.txt").read_text() == "changed\n"  # w was not run
+    written = await replay(tmp_path, original.run_id, stepIds=["w"])
+    assert written.steps == ["write out/hi.txt"] and written.status == "succeeded"
+    assert (tmp_path / "out" / "hi.txt").read_text() == "hi there\n"
+    with pytest.raises(ReplayError, match=r"stepIds: run '.+' has no step 'nope'"):
+        await replay(tmp_path, original.run_id, stepIds=["w", "nope"])
+
+
 async def test_a_replay_of_an_offline_run(tmp_path: Path) -> None:
     original = await run(tmp_path, goal="demo.test")
     again = await replay(tmp_path, original.run_id)
@@ -191,3 +207,7 @@ def test_replay_params_go_together() -> None:
             {"steps": [{"kind": "runCli", "cmd": "ls"}], "planner": "replay", "runId": "r"}
         )
     assert RunGoalParams.model_validate({"planner": "replay", "runId": "r1"}).goal is None
+    with pytest.raises(ValueError, match='stepIds: only planner "replay" takes stepIds'):
+        RunGoalParams.model_validate({"goal": "x", "stepIds": ["s1"]})
+    with pytest.raises(ValueError, match="stepIds"):
+        RunGoalParams.model_validate({"planner": "replay", "runId": "r", "stepIds": []})

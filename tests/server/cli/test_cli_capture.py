@@ -55,7 +55,7 @@ def test_a_run_with_an_approval_in_tmux(tmp_path: Path) -> None:
         term.keys("agentd run tidy", "Enter")
         term.expect("Allow? [y] once")
         term.keys("?", "Enter")
-        term.expect("nothing is saved")
+        term.expect("remembered only until this agentd command ends")
         term.keys("y", "Enter")
         shown = term.expect("Trace: ")
         ansi = term.capture(escapes=True)

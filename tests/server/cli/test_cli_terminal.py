@@ -41,22 +41,23 @@ def test_an_unknown_key_asks_again_and_question_mark_explains(tmp_path: Path) ->
     assert trace_records(tmp_path)[-1]["type"] == "approval.requested"  # still asking
     term.type(b"?\n")
     shown = term.expect("allow always", after=again)
-    term.expect("nothing is saved", after=shown)  # where "always" is remembered
+    term.expect("save a rule to your policy file", after=shown)  # where "always" is kept
     term.expect(PROMPT, after=shown)
     term.type(b"y\n")
     assert term.wait() == 0, term.screen
     assert f"s1 {ASK} (succeeded, " in term.screen and "approved by you (once)" in term.screen
 
 
-def test_always_is_remembered_for_the_same_command_in_this_run(tmp_path: Path) -> None:
+def test_always_is_saved_and_settles_the_same_command_in_this_run(tmp_path: Path) -> None:
     term = Terminal(["run", "--step", ASK, "--step", ASK], tmp_path)
     term.expect(PROMPT)
     term.type(b"a\n")
     assert term.wait() == 0, term.screen
     assert term.screen.count("Approval needed") == 1
-    assert "approved by you (always, for this command)" in term.screen
+    assert "approved by you (always)" in term.screen
     assert "s2 rm -f ./nothing (succeeded" in term.screen
-    assert "approved: you chose always for this command" in term.screen
+    assert "approved: a rule you saved (allow always)" in term.screen
+    assert f"policy.toml: allow rm in {tmp_path.resolve()} (agentd policy list" in term.screen
 
 
 def test_output_of_parallel_steps_waits_below_an_open_prompt(tmp_path: Path) -> None:
@@ -71,7 +72,7 @@ def test_output_of_parallel_steps_waits_below_an_open_prompt(tmp_path: Path) -> 
         "s2 to finish",
     )
     term.type(b"?\n")  # the CLI has read its messages in order by the time it answers a key
-    helped = term.expect("nothing is saved", after=asked)
+    helped = term.expect("remembered only until this agentd command ends", after=asked)
     term.expect(PROMPT, after=helped)
     assert "parallel-done" not in term.screen[asked:]  # held: the prompt owns the terminal
     term.type(b"y\n")

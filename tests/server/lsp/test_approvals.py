@@ -7,6 +7,7 @@ harms nothing, and the ``ran`` file says whether it ran.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,9 @@ async def acp(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[None]:
     caps = capabilities(request.param, request_permission=True)
-    options = {"agent": {"approvalTimeoutMs": TIMEOUT_MS}}
+    # No sandbox: these tests are about asking, and without one the gate asks about every
+    # command that may change files (inline code included; a sandbox would contain it).
+    options = {"agent": {"approvalTimeoutMs": TIMEOUT_MS, "sandbox": "off"}}
     await initialize(lsp_client, caps, tmp_path_factory.mktemp("default"), options)
     yield
     await lsp_client.shutdown_session()
@@ -98,19 +101,45 @@ async def test_permission_once(
 
 
 @pytest.mark.parametrize(
-    ("option", "status"), [("allow_always", "succeeded"), ("reject_always", "rejected")]
+    ("option", "rule", "later"),
+    [
+        ("allow_always", "allow rm in {ws}", ("allow", "succeeded")),
+        ("reject_always", "deny rm on nonexistent-file in {ws}", ("deny", "denied")),
+    ],
 )
-async def test_permission_always_is_remembered(
-    acp: AgentClient, tmp_path: Path, option: str, status: str
+async def test_permission_always_is_saved_as_a_rule(
+    acp: AgentClient, tmp_path: Path, option: str, rule: str, later: tuple[str, str]
 ) -> None:
     acp.on_permission = answer_with({"outcome": "selected", "optionId": option})
     first = await run_asking(acp, tmp_path)
+    (record,) = resolved(tmp_path, first["runId"])
+    assert (record["by"], record["optionId"]) == ("user", option)
+    (saved,) = record["saved"]  # "rule N of <the user's policy.toml>: <the rule>"
+    real = os.path.realpath(tmp_path)  # noqa: ASYNC240 - the rule names the real path
+    assert saved.endswith("/policy.toml: " + rule.format(ws=real))
     asked = len(acp.permission_requests)
     second = await run_asking(acp, tmp_path)
-    assert len(acp.permission_requests) == asked  # not asked again
-    assert first["results"][0]["status"] == second["results"][0]["status"] == status
+    assert len(acp.permission_requests) == asked  # the gate follows the rule: nobody is asked
+    step = second["results"][0]
+    assert (step["decision"], step["status"]) == later
+    assert resolved(tmp_path, second["runId"]) == []
+
+
+async def test_permission_always_for_inline_code_is_remembered_for_the_session(
+    acp: AgentClient, tmp_path: Path
+) -> None:
+    inline = 'python3 -c \'open("ran", "w")\''  # no rule can pin inline code down
+    acp.on_permission = answer_with({"outcome": "selected", "optionId": "allow_always"})
+    params = {"workspace": str(tmp_path), "steps": [step(inline)]}
+    first = await call(acp, "agent/runGoal", params)
+    (record,) = resolved(tmp_path, first["runId"])
+    assert "saved" not in record and record["unsaved"] == ['python3 -c open("ran", "w")']
+    asked = len(acp.permission_requests)
+    second = await call(acp, "agent/runGoal", params)
+    assert len(acp.permission_requests) == asked
+    assert second["results"][0]["status"] == "succeeded"
     (record,) = resolved(tmp_path, second["runId"])
-    assert (record["by"], record["optionId"]) == ("session", option)
+    assert (record["by"], record["optionId"]) == ("session", "allow_always")
 
 
 async def test_permission_cancelled_outcome_rejects(acp: AgentClient, tmp_path: Path) -> None:
@@ -233,11 +262,14 @@ async def test_message_request_allow_always(editor: AgentClient, tmp_path: Path)
     asked = len(editor.message_requests)
     again = await run_asking(editor, tmp_path)
     assert len(editor.message_requests) == asked
-    assert again["results"][0]["approvedBy"] == "user"
-    assert resolved(tmp_path, again["runId"])[0]["by"] == "session"
+    assert (again["results"][0]["decision"], again["results"][0]["approvedBy"]) == (
+        "allow",
+        "policy",
+    )
+    assert any("allow rm in" in note for note in again["results"][0]["reliedOn"])
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    await run_asking(editor, elsewhere)  # remembered per workspace: asked again here
+    await run_asking(editor, elsewhere)  # the rule names its workspace: asked again here
     assert len(editor.message_requests) == asked + 1
 
 

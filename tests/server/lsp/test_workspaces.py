@@ -3,6 +3,7 @@ to any folder outside the session's (a clear -32602, and nothing written there).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -55,10 +56,13 @@ async def test_a_folder_the_user_did_not_open_is_refused(
 
 
 async def test_a_dry_run_writes_nothing_but_its_trace(client: AgentClient, tmp_path: Path) -> None:
+    """Its trace, and beside it the content its writeFile would write (kept so that the plan can
+    be run as planned: a replay), under .agent/runs only."""
     steps = [step("touch made"), {"kind": "writeFile", "path": "out/x.txt", "content": "x"}]
     result = await call(client, "agent/plan", {"workspace": str(tmp_path), "steps": steps})
     assert result["status"] == "planned"
-    assert files_in(tmp_path) == [".agent/runs/.gitignore", result["trace"]]
+    content = f".agent/runs/{result['runId']}/content/{hashlib.sha256(b'x').hexdigest()}"
+    assert files_in(tmp_path) == sorted([".agent/runs/.gitignore", result["trace"], content])
 
 
 def files_in(folder: Path) -> list[str]:

@@ -60,6 +60,17 @@ function M.run_steps(steps, opts)
   start_run(root_of(opts), { steps = steps })
 end
 
+--- Runs a recorded run's plan again, gated again and without any model (planner "replay").
+---@param run_id string
+---@param opts table|nil { root = workspace, step_ids = only these steps }
+function M.replay(run_id, opts)
+  local params = { planner = 'replay', runId = run_id }
+  if opts and opts.step_ids then
+    params.stepIds = opts.step_ids
+  end
+  start_run(root_of(opts), params)
+end
+
 --- Shows the gated plan of a goal in a floating window; <CR> there runs it as planned.
 ---@param goal string|nil
 ---@param opts table|nil

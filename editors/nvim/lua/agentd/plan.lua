@@ -1,5 +1,5 @@
 -- `:AgentPlan goal`: the gated plan in a floating window, each step with its decision, risk and
--- reasons; <CR> runs exactly those steps (taken from the plan's trace), q closes.
+-- reasons; <CR> runs exactly those steps (a replay of the plan's run), q closes.
 local runs = require('agentd.runs')
 local server = require('agentd.server')
 
@@ -34,20 +34,12 @@ function M.lines(result)
   return lines
 end
 
---- Runs the planned steps exactly as planned: the full steps (a writeFile's content included)
---- are in the plan's trace, the RunResult only names them.
+--- Runs the planned steps exactly as planned: a replay of the plan's recorded run (the server
+--- keeps a writeFile's content beside the trace), gated again.
 ---@param root string
 ---@param run_id string
 function M.run_planned(root, run_id)
-  server.request(root, 'agent/trace', { runId = run_id, workspace = root }, function(trace)
-    for _, record in ipairs(trace.events or {}) do
-      if record.type == 'plan.created' then
-        require('agentd').run_steps(record.steps, { root = root })
-        return
-      end
-    end
-    vim.notify('agentd: the trace of plan ' .. run_id .. ' has no plan', vim.log.levels.ERROR)
-  end)
+  require('agentd').replay(run_id, { root = root })
 end
 
 ---@param root string

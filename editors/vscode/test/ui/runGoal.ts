@@ -106,7 +106,7 @@ async function drive(page: Page, workspace: string, artifacts: string): Promise<
     .waitFor({ timeout: STEP_MS });
   await shot(page, artifacts, '7-plan');
   await plan.locator('.monaco-list-row', { hasText: 'Run as planned' }).click();
-  await page.locator('.notification-toast', { hasText: 'Agent: explicit succeeded' }).waitFor({ timeout: STEP_MS });
+  await page.locator('.notification-toast', { hasText: 'Agent: demo.test succeeded' }).waitFor({ timeout: STEP_MS });
   if (!fs.existsSync(path.join(workspace, 'out', 'hello.txt'))) {
     throw new Error('Run as planned did not write out/hello.txt');
   }
