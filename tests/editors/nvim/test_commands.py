@@ -28,7 +28,8 @@ def test_plan_shows_each_step_and_runs_exactly_that_plan(nvim: Editor, workspace
     nvim.answer("Allow once")
     nvim.nvim.input("<CR>")
     result = nvim.wait_finished()
-    assert result["planner"] == "explicit"  # the planned steps themselves, not a new plan
+    assert result["planner"] == "replay"  # the planned steps themselves, not a new plan
+    assert result["goal"] == "planned"
     assert [s["status"] for s in result["results"]] == ["succeeded", "succeeded"]
     assert (workspace / "out" / "plan.txt").read_text() == "exactly this\n"
     assert nvim.lua("return vim.bo.filetype") != "agentd-plan"  # the window closed
