@@ -27,13 +27,8 @@ from engine.execute.process import ProcessRunner
 from engine.execute.sandbox import protections
 from engine.gate.base import Gate
 from engine.handle import RunHandle
-from engine.models import (
-    EngineHealth,
-    GoalsProblem,
-    ListGoalsResult,
-    RunGoalParams,
-    SandboxProtection,
-)
+from engine.health import EngineHealth, SandboxProtection
+from engine.models import GoalsProblem, ListGoalsResult, RunGoalParams
 from engine.plan.base import Planner
 from engine.plan.dialects import ModelSession
 from engine.secrets import Redactor

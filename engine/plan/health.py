@@ -4,7 +4,7 @@ this session has learnt of it, and (when asked) a test of it: one short ``GET /m
 from __future__ import annotations
 
 from engine.config import EngineConfig
-from engine.models import ModelHealth
+from engine.health import ModelHealth
 from engine.plan.client import ModelCallError, ModelClient
 from engine.plan.dialects import ModelSession
 

@@ -21,7 +21,7 @@ from pygls.exceptions import JsonRpcException
 
 from engine.errors import describe_validation_error
 from engine.events import ApprovalRequest
-from engine.models import RequestPermissionResult
+from engine.notifications import RequestPermissionResult
 from engine.vocab import PermissionKind
 from server import wire
 from server.core.approvals import OPTION_NAMES, AskFailed

@@ -27,11 +27,10 @@ from pygls.exceptions import JsonRpcInvalidParams
 from engine.engine import Engine
 from engine.errors import AgentError, describe_validation_error
 from engine.execute.reaper import claim_strays
+from engine.health import HealthParams, HealthResult
 from engine.layers import load_layers
 from engine.models import (
     CancelParams,
-    HealthParams,
-    HealthResult,
     ListGoalsParams,
     RevertParams,
     RevertResult,

@@ -141,7 +141,7 @@ def test_settings_are_typed_too() -> None:
 
 
 def test_health_takes_no_fields() -> None:
-    from engine.models import HealthParams
+    from engine.health import HealthParams
 
     HealthParams.model_validate({})
     with pytest.raises(ValidationError, match="x"):

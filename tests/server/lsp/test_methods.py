@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pygls.exceptions import JsonRpcException
 
-from engine.models import HealthResult
+from engine.health import HealthResult
 from server.wire import METHODS
 from tests.server.agent_client import (
     AgentClient,

@@ -8,16 +8,12 @@ from typing import Any
 from unittest.mock import patch
 
 from engine.events import Event, OutputDelta, PlanReady, RunFinished, RunStarted, StepUpdated
-from engine.models import (
-    Bits,
+from engine.models import Bits, Risk, RunResult, StepResult, WireModel
+from engine.notifications import (
     OutputDeltaParams,
     PlanReadyParams,
-    Risk,
-    RunResult,
     RunStartedParams,
-    StepResult,
     StepUpdatedParams,
-    WireModel,
 )
 from server import wire
 from server.lsp.notify import RunNotifier
