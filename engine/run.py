@@ -28,8 +28,8 @@ from engine.aio import to_the_end
 from engine.environment import step_environment
 from engine.errors import AgentError, InvalidPlan, describe_validation_error
 from engine.events import Ask, Event, Listener, PlanReady, RunFinished, RunStarted
-from engine.execute.checkpoint import Checkpoint, CheckpointError
 from engine.execute.reaper import RUN_VAR, reap_run
+from engine.execute.run_checkpoint import RunCheckpoint
 from engine.execute.sandbox import Limits, new_scratch, remove_scratch, scratch_env
 from engine.execute.scheduler import run_dag
 from engine.execute.steps import StepContext, StepExecution, deliverable_path
@@ -106,7 +106,7 @@ class Pipeline:
         )
         self.summary: str | None = None  # the planner's last word
         self.planning_error: str | None = None  # a later round could not be planned
-        self.checkpoint_tried = False  # a checkpoint was taken (or failed): one per run
+        self.checkpoint = RunCheckpoint(handle.workspace, handle.run_id, params.mode, trace.write)
 
     def emit(self, event: Event) -> None:
         if self.listener is None:
@@ -163,7 +163,6 @@ class Pipeline:
 
     async def _plan_and_run_rounds(self) -> None:
         context = self.context
-        checkpoint: Checkpoint | None = None
         try:
             while True:
                 try:
@@ -181,18 +180,16 @@ class Pipeline:
                     self.emit(ready)
                 last = plan.done or self.params.dry_run or context.round >= ROUND_LIMIT
                 if not self.params.dry_run:
-                    if checkpoint is None and not self.checkpoint_tried:
-                        checkpoint = await self._checkpoint(executions, only_round=last)
-                        if _cancelled_meanwhile():  # while the checkpoint was being taken
-                            raise asyncio.CancelledError
+                    await self.checkpoint.take(executions, only_round=last)
+                    if _cancelled_meanwhile():  # while a checkpoint was being taken
+                        raise asyncio.CancelledError
                     await self._execute(executions)
                 if last:
                     return
                 context.history = [*context.history, [e.result for e in executions]]
                 context.round += 1
         finally:  # also on cancel or failure: such a run can be reverted too
-            if checkpoint is not None:
-                await self._seal(checkpoint)
+            await self.checkpoint.seal()
 
     async def _plan(self) -> Plan:
         if self.params.steps is not None:
@@ -331,51 +328,6 @@ class Pipeline:
             scratch=self.scratch,
             limits=limits,
         )
-
-    async def _checkpoint(
-        self, executions: list[StepExecution], only_round: bool
-    ) -> Checkpoint | None:
-        """Store what the run may change before the first round that may change anything
-        executes: the written paths when the run is that one round and it only writes files, else
-        the whole workspace (later rounds may run anything). None when every step of the round
-        only reads, or when the checkpoint failed (traced). A trusted run relies on revert: it
-        refuses to start."""
-        if not any(s.verdict is None or s.verdict.changes for s in executions):
-            return None
-        self.checkpoint_tried = True
-        writes = [s.step.path for s in executions if isinstance(s.step, WriteFileStep)]
-        only_writes = only_round and len(writes) == len(executions)
-        scope = [deliverable_path(p) for p in writes] if only_writes else None
-        take = asyncio.to_thread(Checkpoint.take, self.handle.workspace, self.handle.run_id, scope)
-        try:
-            # to the end even if cancelled meanwhile: the run then seals it and stops
-            point = await to_the_end(take)
-        except Exception as exc:
-            self._checkpoint_failed("take", exc)
-            if self.params.mode == "trusted":
-                raise CheckpointError(
-                    "mode: a trusted run relies on revert, and its checkpoint could not be "
-                    f"taken ({exc}); nothing ran"
-                ) from None
-            return None
-        stored = None if point.scope is None else list(point.scope)
-        self.trace.write("checkpoint.taken", scope=stored, skipped=list(point.skipped))
-        return point
-
-    async def _seal(self, point: Checkpoint) -> None:
-        try:
-            sealed = await to_the_end(asyncio.to_thread(point.seal))
-        except Exception as exc:
-            self._checkpoint_failed("seal", exc)
-            return
-        self.trace.write("checkpoint.sealed", skipped=list(sealed.skipped))
-
-    def _checkpoint_failed(self, stage: str, exc: Exception) -> None:
-        if isinstance(exc, CheckpointError):
-            log.warning("run %s: checkpoint %s failed: %s", self.handle.run_id, stage, exc)
-        else:
-            log.exception("run %s: checkpoint %s failed unexpectedly", self.handle.run_id, stage)
-        self.trace.write("checkpoint.failed", stage=stage, error=str(exc) or repr(exc))
 
     async def _execute(self, executions: list[StepExecution]) -> None:
         by_id = {s.result.id: s for s in executions}
