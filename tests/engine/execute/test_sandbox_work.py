@@ -7,7 +7,10 @@ import os
 import shutil
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
+
+from packaging.requirements import Requirement
 
 from engine.config import EngineConfig
 from engine.engine import Engine
@@ -33,14 +36,39 @@ async def run_in_sandbox(workspace: Path, *commands: str) -> list[tuple[str, str
     return [(r.status, r.stdout, r.stderr) for r in result.results]
 
 
+def project_venv(workspace: Path) -> Path:
+    """The project's own virtualenv, in the workspace as projects keep it, with pytest and what
+    it requires copied in from the suite's environment (which may live under a /tmp that the
+    sandbox hides)."""
+    venv = workspace / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (site,) = venv.glob("lib/python3*/site-packages")
+    todo, done = ["pytest"], set()
+    while todo:
+        dist = metadata.distribution(todo.pop())
+        if dist.name in done:
+            continue
+        done.add(dist.name)
+        for file in dist.files or []:
+            if ".." not in file.parts and "__pycache__" not in file.parts:
+                (site / file).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(Path(str(file.locate())), site / file)
+        for line in dist.requires or []:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name)
+    return venv
+
+
 async def test_pytest_in_a_python_project(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "calc"\nversion = "0"\n')
     (tmp_path / "calc.py").write_text("def add(a, b):\n    return a + b\n")
     (tmp_path / "test_calc.py").write_text(
         "from calc import add\n\ndef test_add():\n    assert add(2, 3) == 5\n"
     )
+    project_venv(tmp_path)
     ((_, out, _),) = await run_in_sandbox(
-        tmp_path, f"{sys.executable} -m pytest -q -p no:cacheprovider"
+        tmp_path, ".venv/bin/python -m pytest -q -p no:cacheprovider test_calc.py"
     )
     assert "1 passed" in out
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.gate.places import SCRATCH
 from tests.engine.gate.cases import WORKSPACE_FILES
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -17,8 +18,10 @@ ROOT = Path(__file__).resolve().parents[3]
 def _folder() -> Path:
     """A fresh folder that is not shared temporary space: pytest's own are under /tmp, which
     the gate treats as scratch space, so their siblings would not count as "outside" the way a
-    real project's do."""
+    real project's do. Under the checkout, unless the checkout itself is there."""
     parent = ROOT / ".pytest_cache" / "gate-workspaces"
+    if str(ROOT).startswith(SCRATCH):  # a checkout under /tmp (a CI clone): neither there nor
+        parent = Path("/var/cache/agentd-tests/gate-workspaces")  # home (~ holds it then)
     parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix="ws-", dir=parent))
 
