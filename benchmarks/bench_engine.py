@@ -5,7 +5,8 @@
 Prints medians of interleaved repetitions:
   1. wall time of 32 x `sleep 0.5` steps run at once (maxParallel 32; target <= 0.7 s);
   2. 200 x `true` steps at maxParallel 8 through the engine vs `xargs -P 8` running the same
-     200 commands (target ratio <= 1.5). Both spawn `sh -c true` with piped output.
+     200 commands (target ratio <= 1.5). Both spawn `sh -c true` with piped output, unsandboxed
+     (benchmarks/bench_sandbox.py measures what the sandbox adds).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def xargs_run(n: int, parallel: int) -> float:
 
 
 async def main(reps: int) -> None:
-    engine = Engine(EngineConfig())
+    engine = Engine(EngineConfig(sandbox="off"))  # the engine's own cost (see bench_sandbox.py)
     with tempfile.TemporaryDirectory() as tmp:
         ws = Path(tmp)
         await engine_run(engine, ws, "true", 20, 8)  # warm-up: imports, child watcher

@@ -10,7 +10,8 @@ Side by side, in interleaved rounds (A B C A B C ...), medians and ratios:
      (target: within 50 ms), this tree and the baseline;
   3. spawn -> `initialize` answer, this tree, the baseline and a bare pygls server.
 The baseline is ``git archive REV engine server`` run with this venv (default: daadf9b, the last
-commit before the house was rebuilt). Prints ``uptime`` with the figures.
+commit before the house was rebuilt). Steps run unsandboxed in both (benchmarks/bench_sandbox.py
+measures what the sandbox adds). Prints ``uptime`` with the figures.
 """
 
 from __future__ import annotations
@@ -71,7 +72,13 @@ class Server:
     def initialize(self, workspace: Path) -> None:
         self.call(
             "initialize",
-            {"processId": os.getpid(), "rootUri": workspace.as_uri(), "capabilities": {}},
+            {
+                "processId": os.getpid(),
+                "rootUri": workspace.as_uri(),
+                "capabilities": {},
+                # the server's own cost: bench_sandbox.py measures what the sandbox adds
+                "initializationOptions": {"agent": {"sandbox": "off"}},
+            },
         )
 
     def close(self) -> None:
