@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.venvs import project_venv
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 BIN = Path(sys.executable).parent
@@ -44,9 +46,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (ws / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "0"\n')
     (ws / "test_demo.py").write_text("def test_ok() -> None:\n    assert True\n")
     (ws / "Makefile").write_text("all:\n\tmkdir -p build && touch build/app\n")
-    (ws / ".venv" / "bin").mkdir(parents=True)
-    for tool in ("python", "ruff"):  # the workspace's own tools: this test run's
-        (ws / ".venv" / "bin" / tool).symlink_to(BIN / tool)
+    project_venv(ws, "pytest", "ruff")  # the workspace's own tools
     subprocess.run(["git", "init", "-q", str(ws)], check=True)
     return ws
 

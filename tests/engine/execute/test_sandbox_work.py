@@ -6,17 +6,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
-from importlib import metadata
 from pathlib import Path
-
-from packaging.requirements import Requirement
 
 from engine.config import EngineConfig
 from engine.engine import Engine
 from engine.execute.sandbox import in_effect
 from engine.models import RunGoalParams
 from tests.editors.requirements import require
+from tests.venvs import project_venv
 
 SANDBOXED = EngineConfig(sandbox="auto", kill_grace_ms=200)
 
@@ -34,30 +31,6 @@ async def run_in_sandbox(workspace: Path, *commands: str) -> list[tuple[str, str
         (r.cmd, r.status, r.stdout[-500:], r.stderr[-800:]) for r in result.results
     ]
     return [(r.status, r.stdout, r.stderr) for r in result.results]
-
-
-def project_venv(workspace: Path) -> Path:
-    """The project's own virtualenv, in the workspace as projects keep it, with pytest and what
-    it requires copied in from the suite's environment (which may live under a /tmp that the
-    sandbox hides)."""
-    venv = workspace / ".venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    (site,) = venv.glob("lib/python3*/site-packages")
-    todo, done = ["pytest"], set()
-    while todo:
-        dist = metadata.distribution(todo.pop())
-        if dist.name in done:
-            continue
-        done.add(dist.name)
-        for file in dist.files or []:
-            if ".." not in file.parts and "__pycache__" not in file.parts:
-                (site / file).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(Path(str(file.locate())), site / file)
-        for line in dist.requires or []:
-            requirement = Requirement(line)
-            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-                todo.append(requirement.name)
-    return venv
 
 
 async def test_pytest_in_a_python_project(tmp_path: Path) -> None:
