@@ -33,7 +33,10 @@ def usage_lines() -> list[str]:
 
 
 def agentd(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    # the project's venv activated, as a developer's would be (the sandbox hides the suite's
+    # own venv when the checkout is under /tmp)
+    path = os.pathsep.join([str(cwd / ".venv" / "bin"), str(BIN), os.environ.get("PATH", "")])
+    env = {**os.environ, "PATH": path}
     return subprocess.run(
         [str(BIN / "agentd"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
     )
