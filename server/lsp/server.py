@@ -12,6 +12,7 @@ import asyncio
 import importlib
 import logging
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -114,7 +115,7 @@ class AgentServer(LanguageServer):
         if self._methods is None:
             loop = asyncio.get_running_loop()
             self._methods = loop.create_future()
-            importing = loop.run_in_executor(None, importlib.import_module, "server.lsp.methods")
+            importing = loop.run_in_executor(None, _import_methods)
             importing.add_done_callback(self._methods_imported)
 
     def _methods_imported(self, importing: asyncio.Future[Any]) -> None:
@@ -213,3 +214,28 @@ def create_server(outbox: Outbox) -> AgentServer:
         await server.close_runs()
 
     return server
+
+
+# What a first run would otherwise import on the event loop: the gate, the runner, the planners.
+FIRST_RUN_MODULES = (
+    "engine.gate.rules",
+    "engine.gate.decide",
+    "engine.gate.tools",
+    "engine.gate.walk",
+    "tree_sitter",
+    "tree_sitter_bash",
+    "engine.execute.runner",
+    "engine.plan.factory",
+    "engine.plan.stub",
+    "engine.plan.detect",
+    "platformdirs",
+)
+
+
+def _import_methods() -> ModuleType:
+    """The engine side of the server, and what a first run needs: a goal asked for after this
+    starts at once. Blocking (run in a thread)."""
+    methods = importlib.import_module("server.lsp.methods")
+    for name in FIRST_RUN_MODULES:
+        importlib.import_module(name)
+    return methods
