@@ -117,9 +117,8 @@ def test_files_the_user_changed_since_are_reported_not_overwritten(workspace: Pa
     assert "crlf.txt" in report.restored
 
 
+@pytest.mark.parametrize("workspace", ["git"], indirect=True)  # a user's repository
 def test_the_users_git_is_never_touched(workspace: Path) -> None:
-    if not (workspace / ".git").exists():
-        pytest.skip("no repository")
     (workspace / "README.md").write_text("staged\n")
     git(workspace, "add", "README.md")
     git(workspace, "stash", "push", "-q", "-m", "mine")
