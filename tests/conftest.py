@@ -14,8 +14,9 @@ import pytest
 from engine.layers import ENV_KEYS
 
 _USER = tempfile.mkdtemp(prefix="agentd-tests-user-")
-os.environ.setdefault("AGENTD_CONFIG_DIR", os.path.join(_USER, "config"))
-os.environ.setdefault("AGENTD_STATE_DIR", os.path.join(_USER, "state"))
+# set, not defaulted: a developer's own AGENTD_CONFIG_DIR must never receive the suite's rules
+os.environ["AGENTD_CONFIG_DIR"] = os.path.join(_USER, "config")
+os.environ["AGENTD_STATE_DIR"] = os.path.join(_USER, "state")
 for _name in ENV_KEYS:  # OPENAI_API_KEY, OPENAI_BASE_URL, AGENTD_MODEL ...
     os.environ.pop(_name, None)
 
