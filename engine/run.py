@@ -17,14 +17,13 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from engine import __version__, verify
-from engine.aio import to_the_end
+from engine.aio import cancelled_meanwhile, off_loop_if_large, to_the_end
 from engine.environment import step_environment
 from engine.errors import AgentError, InvalidPlan, describe_validation_error
 from engine.events import Ask, Event, Listener, PlanReady, RunFinished, RunStarted
@@ -59,17 +58,6 @@ log = logging.getLogger(__name__)
 
 PREVIEW_CHARS = 200  # of a writeFile's content, in the trace (the content itself is not traced)
 ROUND_LIMIT = 20  # whatever a planner says (maxRounds is at most this)
-
-
-OFF_LOOP_STEPS = 200  # larger plans are validated and gated in a thread: other requests go on
-
-T = TypeVar("T")
-
-
-async def _off_loop_if_large(size: int, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    if size > OFF_LOOP_STEPS:
-        return await asyncio.to_thread(work, *args, **kwargs)
-    return work(*args, **kwargs)
 
 
 class Pipeline:
@@ -173,7 +161,7 @@ class Pipeline:
                     self.planning_error = str(exc)
                     return
                 self.summary = plan.summary
-                executions = await _off_loop_if_large(len(plan.steps), self._gate, plan)
+                executions = await off_loop_if_large(len(plan.steps), self._gate, plan)
                 if executions:  # announced from here, on the loop: _gate may run in a thread
                     steps = [e.result.model_copy() for e in executions]
                     ready = PlanReady(self.handle.run_id, self.planner_name, steps, context.round)
@@ -181,7 +169,7 @@ class Pipeline:
                 last = plan.done or self.params.dry_run or context.round >= ROUND_LIMIT
                 if not self.params.dry_run:
                     await self.checkpoint.take(executions, only_round=last)
-                    if _cancelled_meanwhile():  # while a checkpoint was being taken
+                    if cancelled_meanwhile():  # while a checkpoint was being taken
                         raise asyncio.CancelledError
                     await self._execute(executions)
                 if last:
@@ -195,7 +183,7 @@ class Pipeline:
         if self.params.steps is not None:
             steps = self.params.steps
             try:
-                return await _off_loop_if_large(
+                return await off_loop_if_large(
                     len(steps), Plan, goal=self.handle.goal, planner="explicit", steps=steps
                 )
             except ValidationError as exc:
@@ -406,10 +394,3 @@ class Pipeline:
 
     def _results(self, *, copy: bool = False) -> list[StepResult]:
         return [s.result.model_copy() if copy else s.result for s in self.steps]
-
-
-def _cancelled_meanwhile() -> bool:
-    """The running task was cancelled while it awaited something to the end (which swallows
-    the cancel): the caller raises it again."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0

@@ -24,6 +24,7 @@ from lsprotocol.types import ClientCapabilities
 from pydantic import BaseModel, ValidationError
 from pygls.exceptions import JsonRpcInvalidParams
 
+from engine.aio import OFF_LOOP_STEPS
 from engine.engine import Engine
 from engine.errors import AgentError, describe_validation_error
 from engine.execute.reaper import claim_strays
@@ -38,7 +39,6 @@ from engine.models import (
     ShowOutputParams,
     TraceParams,
 )
-from engine.run import OFF_LOOP_STEPS
 from engine.userdirs import policy_file
 from engine.workspace import check_workspace, resolve_workspace
 from server.core.approvals import Approvals

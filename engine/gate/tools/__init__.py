@@ -26,7 +26,7 @@ from engine.gate.tools.find import FIND_TOOLS
 from engine.gate.tools.git import git
 from engine.gate.tools.grammar import Handler, table_tool
 from engine.gate.tools.packages import PACKAGE_TOOLS
-from engine.gate.tools.projects import PROJECT_TOOLS
+from engine.gate.tools.project_list import PROJECT_TOOLS
 from engine.gate.tools.readers import PAGERS, READERS
 from engine.gate.tools.scripts import SCRIPT_TOOLS
 from engine.gate.tools.system import SYSTEM_TOOLS, disk
