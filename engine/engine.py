@@ -28,9 +28,10 @@ from engine.execute.sandbox import protections
 from engine.gate.base import Gate
 from engine.handle import RunHandle
 from engine.health import EngineHealth, SandboxProtection
-from engine.models import GoalsProblem, ListGoalsResult, RunGoalParams
+from engine.models import RunGoalParams
 from engine.plan.base import Planner
 from engine.plan.dialects import ModelSession
+from engine.requests import GoalsProblem, ListGoalsResult
 from engine.secrets import Redactor
 from engine.trace import (
     RUNS_DIR,

@@ -16,9 +16,9 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from engine import config, health, models, notifications, records
+from engine import config, health, models, notifications, records, requests
 
-WIRE_MODULES: tuple[ModuleType, ...] = (models, health, notifications, records, config)
+WIRE_MODULES: tuple[ModuleType, ...] = (models, requests, health, notifications, records, config)
 INPUTS = frozenset({"EngineConfig", "RequestPermissionResult"})  # validated, not *Params
 
 

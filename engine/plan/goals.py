@@ -20,8 +20,9 @@ from typing import Literal
 from pydantic import ValidationError
 
 from engine.errors import GoalsFileError, describe_validation_error
-from engine.models import GoalInfo, Plan, RunCliStep, Step, WriteFileStep
+from engine.models import Plan, RunCliStep, Step, WriteFileStep
 from engine.plan.detect import swe_lint_steps, swe_status_steps, swe_test_steps
+from engine.requests import GoalInfo
 
 __all__ = [
     "BUILTIN_GOALS",

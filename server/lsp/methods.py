@@ -30,12 +30,12 @@ from engine.errors import AgentError, describe_validation_error
 from engine.execute.reaper import claim_strays
 from engine.health import HealthParams, HealthResult
 from engine.layers import load_layers
-from engine.models import (
+from engine.models import RunGoalParams
+from engine.requests import (
     CancelParams,
     ListGoalsParams,
     RevertParams,
     RevertResult,
-    RunGoalParams,
     ShowOutputParams,
     TraceParams,
 )

@@ -218,6 +218,7 @@ def create_server(outbox: Outbox) -> AgentServer:
 
 # What a first run would otherwise import on the event loop: the gate, the runner, the planners.
 FIRST_RUN_MODULES = (
+    "engine.run",
     "engine.gate.rules",
     "engine.gate.decide",
     "engine.gate.tools",
