@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.server.agent_client import ROOT
-from tests.server.transport.test_wire import frame, spawn
+from tests.server.transport.servers import frame, spawn
 
 DOC = ROOT / "docs" / "protocol.md"
 DOC_WORKSPACE = "/tmp/demo-ws"

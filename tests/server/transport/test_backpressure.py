@@ -13,7 +13,7 @@ from typing import Any
 from engine.trace import read_trace
 from tests.procs import processes_running
 from tests.server.agent_client import SERVER, server_env, wait_until
-from tests.server.transport.test_wire import listening, read_frames, request
+from tests.server.transport.servers import listening, read_frames, request
 
 # Each step prints 300 KB: its final agent/stepUpdated carries 256 KB (the capture cap), so ten of
 # them are far more than a pipe (64 KB) and the outbox's high water (1 MB) hold.
