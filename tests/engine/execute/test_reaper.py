@@ -8,7 +8,7 @@ from pathlib import Path
 
 from engine.engine import Engine
 from engine.models import RunGoalParams
-from tests.engine.execute import test_runner
+from tests.engine.execute import running
 from tests.engine.runs import FAST, run
 from tests.procs import alive, read_pids, wait_for_file
 
@@ -26,7 +26,7 @@ async def test_a_setsid_escapee_dies_with_its_run(tmp_path: Path) -> None:
 
 async def test_a_setsid_escapee_dies_at_once_when_its_step_times_out(tmp_path: Path) -> None:
     cmd = "setsid sh -c 'sleep 300 & echo $! >> pids; sleep 300' & echo $! >> pids; wait"
-    result = await test_runner.run(tmp_path, cmd, timeout_s=0.5)  # the runner alone, no run end
+    result = await running.run(tmp_path, cmd, timeout_s=0.5)  # the runner alone, no run end
     assert result.timed_out
     pids = read_pids(tmp_path / "pids")
     assert len(pids) == 2 and not alive(pids)
