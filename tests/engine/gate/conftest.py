@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.gate.places import SCRATCH
-from tests.engine.gate.cases import WORKSPACE_FILES
+from tests.engine.gate.table import WORKSPACE_FILES
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -10,7 +10,8 @@ import pytest
 from engine.gate.base import GateContext
 from engine.gate.rules import RuleGate
 from engine.models import RunCliStep
-from tests.engine.gate.cases import ALL, Case
+from tests.engine.gate.cases import ALL
+from tests.engine.gate.table import Case
 
 OFF = RuleGate()
 BWRAP = RuleGate(GateContext(sandbox="bwrap"))
