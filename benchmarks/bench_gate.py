@@ -5,7 +5,7 @@ is shared and noisy, so it prints figures instead of asserting them).
 
 The first gate is loaded from git revision daadf9b (``git archive daadf9b engine``, unpacked into
 a temporary folder and imported from there), so none of its code stays in the tree. Both gates
-judge the same commands (the table of cases in tests/engine/gate/cases.py: built-in goals,
+judge the same commands (the tables of cases in tests/engine/gate/cases*.py: built-in goals,
 everyday developer commands and hostile ones) in interleaved rounds; each command's time is the
 median over rounds, and the figures are the median and 90th percentile over commands.
 """
