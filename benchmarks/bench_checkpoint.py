@@ -21,6 +21,7 @@ from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.common import uptime
 from engine.execute.checkpoint import Checkpoint
 from engine.execute.revert import revert
 
@@ -55,8 +56,7 @@ def main(files: int, rounds: int) -> None:
             takes.append(took)
             seals.append(sealed)
             reverts.append(reverted)
-    load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    print(f"{files} files in a git repository, {rounds} rounds; uptime: {load}")
+    print(f"{files} files in a git repository, {rounds} rounds; uptime: {uptime()}")
     print(f"first checkpoint (hashes every file): {first:7.0f} ms")
     print(f"later checkpoint, median:             {statistics.median(takes):7.0f} ms")
     print(f"seal, median:                         {statistics.median(seals):7.0f} ms")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.common import uptime, xargs_trues
 from engine.config import EngineConfig
 from engine.engine import Engine
 from engine.models import RunGoalParams
@@ -38,33 +38,22 @@ async def engine_run(engine: Engine, ws: Path, cmd: str, n: int, parallel: int) 
     return elapsed
 
 
-def xargs_run(n: int, parallel: int) -> float:
-    began = time.perf_counter()
-    subprocess.run(
-        ["xargs", "-P", str(parallel), "-I{}", "sh", "-c", "true"],
-        input="\n".join(str(i) for i in range(n)),
-        text=True,
-        check=True,
-        capture_output=True,
-    )
-    return time.perf_counter() - began
-
-
 async def main(reps: int) -> None:
     engine = Engine(EngineConfig(sandbox="off"))  # the engine's own cost (see bench_sandbox.py)
     with tempfile.TemporaryDirectory() as tmp:
         ws = Path(tmp)
         await engine_run(engine, ws, "true", 20, 8)  # warm-up: imports, child watcher
-        xargs_run(20, 8)
+        xargs_trues(20)
         sleeps: list[float] = []
         ours: list[float] = []
         theirs: list[float] = []
         for _ in range(reps):
             sleeps.append(await engine_run(engine, ws, "sleep 0.5", 32, 32))
             ours.append(await engine_run(engine, ws, "true", 200, 8))
-            theirs.append(xargs_run(200, 8))
+            theirs.append(xargs_trues())
     sleep_median = statistics.median(sleeps)
     ours_median, theirs_median = statistics.median(ours), statistics.median(theirs)
+    print(f"uptime: {uptime()}")
     print(f"reps: {reps} (interleaved), python {sys.version.split()[0]}")
     print(f"32 x sleep 0.5, maxParallel 32: median {sleep_median:.3f} s   (target <= 0.7 s)")
     print(f"200 x true, maxParallel 8:      agentd {ours_median * 1000:.0f} ms")

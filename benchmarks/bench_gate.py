@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import uptime  # noqa: E402
 from engine.gate.rules import assess_command  # noqa: E402
 from tests.engine.gate.cases import ALL  # noqa: E402
 
@@ -74,9 +75,8 @@ def main(rounds: int) -> None:
             order = list(gates) if index % 2 == 0 else list(reversed(gates))
             for name in order:
                 samples[name].append(time_each(gates[name], commands, workspace))
-    load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"{len(commands)} commands, {rounds} interleaved rounds, python {sys.version.split()[0]}")
-    print(f"uptime: {load}")
+    print(f"uptime: {uptime()}")
     medians = {}
     for name, runs in samples.items():
         per_command = [statistics.median(times) for times in zip(*runs, strict=True)]

@@ -22,6 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.common import uptime
 from engine.config import EngineConfig
 from engine.engine import Engine
 from engine.models import RunGoalParams
@@ -63,6 +64,7 @@ async def main(files: int, reps: int) -> None:
         for _ in range(reps):
             for name, step in STEPS.items():
                 times[name].append(await timed_run(engine, ws, step))
+    print(f"uptime: {uptime()}")
     print(f"{files} files, {reps} reps (interleaved), python {sys.version.split()[0]}")
     base = statistics.median(times["cat (reads)"])
     for name, taken in times.items():

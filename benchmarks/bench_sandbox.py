@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.common import uptime, xargs_trues
 from engine.config import EngineConfig
 from engine.engine import Engine
 from engine.environment import step_environment
@@ -60,24 +60,8 @@ async def trues(engine: Engine, ws: Path) -> float:
     return time.perf_counter() - began
 
 
-def xargs_trues() -> float:
-    began = time.perf_counter()
-    subprocess.run(
-        ["xargs", "-P", "8", "-I{}", "sh", "-c", "true"],
-        input="\n".join(str(i) for i in range(200)),
-        text=True,
-        check=True,
-        capture_output=True,
-    )
-    return time.perf_counter() - began
-
-
 def ms(values: list[float]) -> str:
     return f"{statistics.median(values) * 1000:7.1f} ms"
-
-
-def uptime() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 async def main(rounds: int) -> None:

@@ -31,6 +31,10 @@ from pathlib import Path
 from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import uptime, xargs_trues  # noqa: E402
+
 BARE_SERVER = (
     'from pygls.lsp.server import LanguageServer\nLanguageServer("bare", "0").start_io()\n'
 )
@@ -124,16 +128,6 @@ def timed(work: Callable[[], object]) -> float:
     return time.perf_counter() - began
 
 
-def xargs_trues() -> None:
-    subprocess.run(
-        ["xargs", "-P", "8", "-I{}", "sh", "-c", "true"],
-        input="\n".join(str(i) for i in range(200)),
-        text=True,
-        check=True,
-        capture_output=True,
-    )
-
-
 def run_trues(server: Server, workspace: Path) -> None:
     result = server.call("agent/runGoal", {**TRUES, "workspace": str(workspace)})
     assert result["status"] == "succeeded", result["status"]
@@ -181,7 +175,7 @@ def main() -> int:
     parser.add_argument("-n", type=int, default=11, help="rounds (default 11)")
     parser.add_argument("--baseline", default="daadf9b", help="revision to compare with")
     args = parser.parse_args()
-    print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+    print(f"uptime: {uptime()}")
     print(f"python {sys.version.split()[0]}, {args.n} interleaved rounds, baseline {args.baseline}")
     with tempfile.TemporaryDirectory() as tmp:
         workspace, old_dir = Path(tmp) / "ws", Path(tmp) / "baseline"
@@ -204,7 +198,7 @@ def main() -> int:
                 before = cpu_seconds(server.proc.pid)
                 spawns[name].append(timed(lambda s=server: run_trues(s, workspace)))  # type: ignore[misc]
                 cpu[name].append((cpu_seconds(server.proc.pid) - before) / 200)
-            spawns["xargs -P 8"].append(timed(xargs_trues))
+            spawns["xargs -P 8"].append(xargs_trues())
         for server in servers.values():
             server.close()
         report("1. 200 x true, maxParallel 8 (target <= 1.5x xargs)", spawns, "xargs -P 8")
