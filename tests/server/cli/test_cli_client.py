@@ -3,25 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from server.cli.client import Connection, RpcError, ServerExited
-
-
-@pytest.fixture
-async def peers() -> AsyncIterator[tuple[Connection, Connection]]:
-    a, b = socket.socketpair()
-    client = Connection(*await asyncio.open_unix_connection(sock=a))
-    server = Connection(*await asyncio.open_unix_connection(sock=b))
-    listeners = [asyncio.create_task(c.listen()) for c in (client, server)]
-    yield client, server
-    for c in (client, server):
-        c._writer.close()
-    await asyncio.gather(*listeners, return_exceptions=True)
 
 
 async def test_requests_both_ways_and_errors(peers: tuple[Connection, Connection]) -> None:

@@ -6,12 +6,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
-import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from server.cli.client import Connection
 from server.cli.commands.run import GoalRun
@@ -27,18 +23,6 @@ TIMED_OUT = {
     "status": "timedOut",
     "durationMs": 1300,
 }
-
-
-@pytest.fixture
-async def peers() -> AsyncIterator[tuple[Connection, Connection]]:
-    a, b = socket.socketpair()
-    client = Connection(*await asyncio.open_unix_connection(sock=a))
-    server = Connection(*await asyncio.open_unix_connection(sock=b))
-    listeners = [asyncio.create_task(c.listen()) for c in (client, server)]
-    yield client, server
-    for c in (client, server):
-        c._writer.close()
-    await asyncio.gather(*listeners, return_exceptions=True)
 
 
 async def test_a_timeout_of_the_setting_names_it_once_the_server_said_it(
