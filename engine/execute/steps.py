@@ -63,14 +63,18 @@ class StepExecution:
         self.step = step
         self.result = result
         self.verdict = verdict  # the gate's, for approvals ("allow always" saves from it)
-        # what the gate found it needs beyond the default sandbox
-        self.widenings: frozenset[Widening] = verdict.widenings if verdict else frozenset()
         self.started = False  # a process was spawned (its stdout belongs in RunResult.stdout)
         self.finished = False
         self.finished_line = -1  # the trace line of its step.finished record
         self._live: LiveOutput | None = None
 
+    @property
+    def widenings(self) -> frozenset[Widening]:
+        """What the gate found the step needs beyond the default sandbox."""
+        return self.verdict.widenings if self.verdict is not None else frozenset()
+
     # -- status changes --------------------------------------------------------------------
+
     def set_status(self, status: StepStatus) -> None:
         self.result.status = status
         self.ctx.emit(StepUpdated(self.ctx.run_id, self.result.model_copy()))

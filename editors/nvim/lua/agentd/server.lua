@@ -172,6 +172,17 @@ local function start(root)
   return server
 end
 
+--- Runs `callback(client)` now if `server` is ready, else once it is.
+---@param server table
+---@param callback fun(client: table)
+local function when_ready(server, callback)
+  if server.ready then
+    callback(vim.lsp.get_client_by_id(server.client_id))
+  else
+    table.insert(server.waiting, callback)
+  end
+end
+
 --- Runs `callback(client)` once the server for `root` is ready, starting it if need be.
 ---@param root string
 ---@param callback fun(client: table)
@@ -183,11 +194,7 @@ function M.with_client(root, callback)
       return
     end
   end
-  if server.ready then
-    callback(vim.lsp.get_client_by_id(server.client_id))
-  else
-    table.insert(server.waiting, callback)
-  end
+  when_ready(server, callback)
 end
 
 --- The ready client of `root`, waited for (the server starts if need be); nil after `timeout_ms`.
@@ -254,11 +261,7 @@ function M.configure(settings)
       compat.notify(client, 'workspace/didChangeConfiguration', { settings = { agent = settings } })
       M.refresh_health(server, client)
     end
-    if server.ready then
-      push(vim.lsp.get_client_by_id(server.client_id))
-    else
-      table.insert(server.waiting, push)
-    end
+    when_ready(server, push)
   end
 end
 
